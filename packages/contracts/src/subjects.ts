@@ -1,0 +1,35 @@
+/** NATS subjects. The seed's four (`orders.created`, `payments.success`, `payments.failed`, `orders.cancelled`) keep their names. */
+export const Subject = {
+  OrderCreated: 'orders.created',
+  OrderCompleted: 'orders.completed',
+  OrderCancelled: 'orders.cancelled',
+  OrderFailed: 'orders.failed',
+  PaymentSucceeded: 'payments.success',
+  PaymentFailed: 'payments.failed',
+  PaymentRefunded: 'payments.refunded',
+  /** Command from the saga to the order service: move an order to a status. */
+  OrderStatusCommand: 'saga.order-status',
+} as const;
+export type Subject = (typeof Subject)[keyof typeof Subject];
+
+/** JetStream streams and the subjects each captures. Every stream is file-backed. */
+export const Stream = {
+  Orders: { name: 'ORDERS', subjects: ['orders.>'] },
+  Payments: { name: 'PAYMENTS', subjects: ['payments.>'] },
+  Saga: { name: 'SAGA', subjects: ['saga.>'] },
+  DeadLetter: { name: 'DLQ', subjects: ['dlq.>'] },
+} as const;
+export type StreamName = (typeof Stream)[keyof typeof Stream]['name'];
+
+/** Seed-compatible `event_type` values carried in every event payload. */
+export const EventType = {
+  OrderCreated: 'OrderCreated',
+  OrderCompleted: 'OrderCompleted',
+  OrderCancelled: 'OrderCancelled',
+  OrderFailed: 'OrderFailed',
+  PaymentSuccess: 'PaymentSuccess',
+  PaymentFailed: 'PaymentFailed',
+  PaymentRefunded: 'PaymentRefunded',
+  OrderStatusRequested: 'OrderStatusRequested',
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];

@@ -1,0 +1,79 @@
+import path from 'node:path';
+
+/** The six processes and the seed's environment variable for each one's port (DESIGN.md). */
+export const ServiceDefaults = {
+  gateway: { portEnv: 'GATEWAY_PORT', port: 8080 },
+  order: { portEnv: 'ORDER_SERVICE_PORT', port: 8081 },
+  payment: { portEnv: 'PAYMENT_SERVICE_PORT', port: 8082 },
+  inventory: { portEnv: 'INVENTORY_SERVICE_PORT', port: 8083 },
+  notification: { portEnv: 'NOTIFICATION_SERVICE_PORT', port: 8084 },
+  saga: { portEnv: 'SAGA_ORCHESTRATOR_PORT', port: 8085 },
+} as const;
+export type ServiceName = keyof typeof ServiceDefaults;
+export const SERVICE_NAMES = Object.keys(ServiceDefaults) as ServiceName[];
+
+/** Raised at start-up for a missing or malformed setting; the process exits naming it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function envString(name: string, fallback: string, env: Env = process.env): string {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+export function envNumber(
+  name: string,
+  fallback: number,
+  { min = -Infinity, max = Infinity, integer = false } = {},
+  env: Env = process.env,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new ConfigError(`${name}=${raw} is not ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
+  }
+  return value;
+}
+
+export function envInt(name: string, fallback: number, range: { min?: number; max?: number } = {}, env: Env = process.env): number {
+  return envNumber(name, fallback, { ...range, integer: true }, env);
+}
+
+/** What every service reads at start-up. */
+export interface ServiceConfig {
+  service: ServiceName;
+  host: string;
+  port: number;
+  natsUrl: string;
+  /** `postgres://…` or `sqlite:<path>`. */
+  databaseUrl: string;
+  /** How long JetStream waits for an ack before redelivering. */
+  ackWaitMs: number;
+  /** Deliveries after which a failing message goes to the dead-letter stream. */
+  maxDeliver: number;
+  shutdownTimeoutMs: number;
+}
+
+export function portOf(service: ServiceName, env: Env = process.env): number {
+  const d = ServiceDefaults[service];
+  return envInt(d.portEnv, d.port, { min: 0, max: 65535 }, env);
+}
+
+/** Reads a service's configuration from the environment, with the seed's defaults. */
+export function loadServiceConfig(service: ServiceName, env: Env = process.env): ServiceConfig {
+  const dataDir = path.resolve(envString('DATA_DIR', '.data', env));
+  return {
+    service,
+    host: envString('HOST', '127.0.0.1', env),
+    port: portOf(service, env),
+    natsUrl: envString('NATS_URL', 'nats://127.0.0.1:4222', env),
+    databaseUrl: envString(`${service.toUpperCase()}_DATABASE_URL`, `sqlite:${path.join(dataDir, `${service}.db`)}`, env),
+    ackWaitMs: envInt('NATS_ACK_WAIT_MS', 30_000, { min: 1000 }, env),
+    maxDeliver: envInt('NATS_MAX_DELIVER', 10, { min: 1 }, env),
+    shutdownTimeoutMs: envInt('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100 }, env),
+  };
+}

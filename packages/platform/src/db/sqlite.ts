@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Db, Migration, Queryable, Row } from './types.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+interface Translated {
+  sql: string;
+  /** For each `?` in order, which `$n` parameter (0-based) it takes. */
+  order: number[];
+}
+
+/** Rewrites `$n` placeholders (outside string literals) to `?`, remembering the parameter order. */
+export function translatePlaceholders(sql: string): Translated {
+  const order: number[] = [];
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === '$' && /[0-9]/.test(sql[i + 1] ?? '')) {
+      let j = i + 1;
+      while (j < sql.length && /[0-9]/.test(sql[j]!)) j++;
+      order.push(Number(sql.slice(i + 1, j)) - 1);
+      out += '?';
+      i = j - 1;
+    } else {
+      out += ch;
+    }
+  }
+  return { sql: out, order };
+}
+
+function bindable(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+/**
+ * The embedded default: one better-sqlite3 connection in WAL mode. Calls are synchronous, so a
+ * promise-chained mutex keeps one transaction's awaits from interleaving with other callers.
+ */
+export class SqliteDb implements Db {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, { stmt: Statement; order: number[] }>();
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(file: string) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    // WAL: a commit is appended to the log with write(2) before it returns, so a killed
+    // process loses nothing committed; NORMAL skips the fsync that only power loss needs.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${process.env.SQLITE_SYNCHRONOUS ?? 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  private prepare(sql: string): { stmt: Statement; order: number[] } {
+    let entry = this.statements.get(sql);
+    if (!entry) {
+      const t = translatePlaceholders(sql);
+      entry = { stmt: this.db.prepare(t.sql), order: t.order };
+      this.statements.set(sql, entry);
+    }
+    return entry;
+  }
+
+  private runQuery<T>(sql: string, params: readonly unknown[]): T[] {
+    const { stmt, order } = this.prepare(sql);
+    const args = order.map((i) => bindable(params[i]));
+    if (stmt.reader) return stmt.all(...args) as T[];
+    stmt.run(...args);
+    return [];
+  }
+
+  private runExecute(sql: string, params: readonly unknown[]): number {
+    const { stmt, order } = this.prepare(sql);
+    return stmt.run(...order.map((i) => bindable(params[i]))).changes;
+  }
+
+  /** Serialises access: the next caller starts only when the previous one has finished. */
+  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private txHooks: (() => void)[] = [];
+  private readonly inTx: Queryable = {
+    dialect: 'sqlite',
+    query: async <T extends object = Row>(sql: string, params: readonly unknown[] = []) => this.runQuery<T>(sql, params),
+    execute: async (sql, params = []) => this.runExecute(sql, params),
+    afterCommit: (fn) => void this.txHooks.push(fn),
+  };
+
+  afterCommit(fn: () => void): void {
+    fn();
+  }
+
+  query<T extends object = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.exclusive(() => this.runQuery<T>(sql, params));
+  }
+
+  execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.exclusive(() => this.runExecute(sql, params));
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      let result: T;
+      try {
+        result = await fn(this.inTx);
+        this.db.exec('COMMIT');
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.txHooks = [];
+        throw error;
+      }
+      const hooks = this.txHooks;
+      this.txHooks = [];
+      for (const hook of hooks) hook();
+      return result;
+    });
+  }
+
+  async migrate(migrations: readonly Migration[]): Promise<void> {
+    await this.exclusive(() => {
+      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
+      const applied = new Set(
+        (this.db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((r) => r.id),
+      );
+      for (const m of [...migrations].sort((a, b) => a.id.localeCompare(b.id))) {
+        if (applied.has(m.id)) continue;
+        this.db.transaction(() => {
+          this.db.exec(typeof m.sql === 'string' ? m.sql : m.sql.sqlite);
+          this.db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(m.id, new Date().toISOString());
+        })();
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.exclusive(() => this.db.close());
+  }
+}

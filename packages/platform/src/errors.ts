@@ -1,0 +1,83 @@
+/** The closed set of failure kinds; HTTP and gRPC statuses are derived from it in one place. */
+export const ErrorCode = {
+  InvalidArgument: 'INVALID_ARGUMENT',
+  NotFound: 'NOT_FOUND',
+  Conflict: 'CONFLICT',
+  Unprocessable: 'UNPROCESSABLE',
+  InsufficientStock: 'INSUFFICIENT_STOCK',
+  Unavailable: 'UNAVAILABLE',
+  DeadlineExceeded: 'DEADLINE_EXCEEDED',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One field that failed validation and why. */
+export interface FieldError {
+  field: string;
+  reason: string;
+}
+
+/** An error a caller can act on. Anything that is not an AppError is reported as a bare 500. */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: ErrorCode;
+  readonly errors: FieldError[];
+
+  constructor(code: ErrorCode, message: string, options: { errors?: FieldError[]; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.errors = options.errors ?? [];
+  }
+
+  /** A 4xx for one bad field. */
+  static invalid(field: string, reason: string, code: ErrorCode = ErrorCode.InvalidArgument): AppError {
+    return new AppError(code, `${field}: ${reason}`, { errors: [{ field, reason }] });
+  }
+}
+
+export const httpStatusOf: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  UNPROCESSABLE: 422,
+  INSUFFICIENT_STOCK: 400, // the seed answers an unfillable reservation with 400
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+  INTERNAL: 500,
+};
+
+/** gRPC status numbers (grpc.status), kept numeric so this module needs no gRPC import. */
+export const grpcStatusOf: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  CONFLICT: 9, // FAILED_PRECONDITION
+  UNPROCESSABLE: 9,
+  INSUFFICIENT_STOCK: 9,
+  UNAVAILABLE: 14,
+  DEADLINE_EXCEEDED: 4,
+  INTERNAL: 13,
+};
+
+const codeOfGrpc = new Map<number, ErrorCode>([
+  [3, ErrorCode.InvalidArgument],
+  [5, ErrorCode.NotFound],
+  [9, ErrorCode.Conflict],
+  [4, ErrorCode.DeadlineExceeded],
+  [14, ErrorCode.Unavailable],
+  [1, ErrorCode.Unavailable], // CANCELLED: the call did not complete
+]);
+
+/** Maps a gRPC status back to an ErrorCode (for clients of a gRPC service). */
+export function errorCodeOfGrpc(status: number): ErrorCode {
+  return codeOfGrpc.get(status) ?? ErrorCode.Internal;
+}
+
+/** True for failures that a retry may heal: the callee was unreachable, slow or broken. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof AppError)) return true;
+  return (
+    error.code === ErrorCode.Unavailable ||
+    error.code === ErrorCode.DeadlineExceeded ||
+    error.code === ErrorCode.Internal
+  );
+}

@@ -1,0 +1,152 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import { AppError, ErrorCode, httpStatusOf, type FieldError } from '../errors.js';
+import { formatTraceparent, newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
+import { PROBLEM_CONTENT_TYPE, Problem, problem } from './problem.js';
+
+export type HttpServer = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  Logger,
+  TypeBoxTypeProvider
+>;
+
+/** A dependency /ready looks at. A failing critical check makes the service not ready (503). */
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<unknown> | unknown;
+  critical?: boolean;
+}
+
+export interface HttpServerOptions {
+  service: string;
+  logger: Logger;
+  checks?: ReadinessCheck[];
+  /** Largest request body in bytes. */
+  bodyLimit?: number;
+  /** Title for the generated OpenAPI document at /openapi.json. */
+  title?: string;
+}
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+function fieldErrors(context: string | undefined, errors: AjvError[]): FieldError[] {
+  return errors.map((e) => {
+    const path = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const child =
+      e.keyword === 'required'
+        ? String(e.params.missingProperty)
+        : e.keyword === 'additionalProperties'
+          ? String(e.params.additionalProperty)
+          : '';
+    const field = [path, child].filter(Boolean).join('.') || (context ?? 'body');
+    const reason =
+      e.keyword === 'additionalProperties'
+        ? 'is not an allowed field'
+        : e.keyword === 'required'
+          ? 'is required'
+          : (e.message ?? 'is invalid');
+    return { field, reason };
+  });
+}
+
+function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/**
+ * A Fastify server with the project's conventions: TypeBox schemas validated strictly (no type
+ * coercion of bodies, unknown fields rejected), every error as problem+json, W3C trace context
+ * per request, GET /health, GET /ready and a generated /openapi.json.
+ */
+export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpServer;
+
+  app.addSchema(Problem);
+  await app.register(swagger, {
+    openapi: { info: { title: options.title ?? `Shopflow ${options.service}`, version: '1.0.0' } },
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const ctx = newSpan(parseTraceparent(request.headers.traceparent as string | undefined));
+    reply.header('traceparent', formatTraceparent(ctx));
+    runWithTrace(ctx, done);
+  });
+
+  app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
+    if ('validation' in error && error.validation) {
+      const errors = fieldErrors(error.validationContext, error.validation as AjvError[]);
+      return sendProblem(reply, problem(400, 'validation', errors.map((e) => `${e.field} ${e.reason}`).join('; '), errors, request.url));
+    }
+    if (error instanceof AppError) {
+      const status = httpStatusOf[error.code];
+      if (status >= 500) request.log.warn({ err: error }, 'request failed');
+      const slug = error.code.toLowerCase().replaceAll('_', '-');
+      return sendProblem(reply, problem(status, slug, status >= 500 ? undefined : error.message, error.errors, request.url));
+    }
+    const status = (error as FastifyError).statusCode ?? 500;
+    if (status < 500) {
+      // Fastify's own 4xx (malformed JSON, wrong media type, body too large): safe to explain.
+      const slug = (error as FastifyError).code?.toLowerCase().replace(/^fst_err_/, '').replaceAll('_', '-') ?? 'bad-request';
+      return sendProblem(reply, problem(status, slug, error.message, undefined, request.url));
+    }
+    request.log.error({ err: error, url: request.url, method: request.method }, 'unhandled error');
+    return sendProblem(reply, problem(500, 'internal', undefined, undefined, request.url));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem(404, 'not-found', `no route ${request.method} ${request.url.split('?')[0]}`, undefined, request.url)),
+  );
+
+  const started = Date.now();
+  app.get('/health', { schema: { hide: true } }, async () => ({
+    status: 'ok',
+    service: options.service,
+    uptime_s: Math.round((Date.now() - started) / 1000),
+  }));
+
+  app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
+    const results: Record<string, string> = {};
+    let ready = true;
+    for (const c of options.checks ?? []) {
+      try {
+        await withTimeout(Promise.resolve(c.check()), 2000);
+        results[c.name] = 'ok';
+      } catch (error) {
+        results[c.name] = error instanceof Error ? error.message : 'failed';
+        if (c.critical !== false) ready = false;
+      }
+    }
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', service: options.service, checks: results });
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Throws the AppError that a missing entity should answer with. */
+export function notFound(what: string, id: string): never {
+  throw new AppError(ErrorCode.NotFound, `${what} ${id} not found`);
+}

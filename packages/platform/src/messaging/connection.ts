@@ -1,0 +1,47 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+
+/** A NATS connection that reconnects forever, with JetStream handles and a live "connected" flag. */
+export interface Messaging {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** False while the client is between a disconnect and a reconnect. */
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+export async function connectMessaging(url: string, name: string, logger: Logger): Promise<Messaging> {
+  const nc = await connect({
+    servers: url.split(','),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: true,
+    pingInterval: 10_000,
+  });
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        connected = false;
+        logger.warn({ server: s.server }, 'NATS disconnected');
+      } else if (s.type === 'reconnect') {
+        connected = true;
+        logger.info({ server: s.server }, 'NATS reconnected');
+      }
+    }
+  })();
+  const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+  return {
+    nc,
+    js: jetstream(nc, { timeout: 10_000 }),
+    jsm,
+    isConnected: () => connected && !nc.isClosed(),
+    close: async () => {
+      if (!nc.isClosed()) await nc.drain();
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import { validateEvent, type EventOf, type Subject } from '@shopflow/contracts';
+import type { Db, Queryable } from '../db/types.js';
+import { isTransient } from '../errors.js';
+import { backoffDelay } from '../retry.js';
+import { newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
+import type { Messaging } from './connection.js';
+import { deadLetter } from './dlq.js';
+import type { StreamSpec } from './streams.js';
+
+/** What a consumer does with one event, inside the transaction that also records it in the inbox. */
+export type EventHandler<S extends Subject> = (tx: Queryable, event: EventOf<S>, msg: JsMsg) => Promise<void>;
+
+export interface ConsumerSpec<S extends Subject> {
+  stream: StreamSpec;
+  subject: S;
+  /** Durable consumer name, unique per service and subject, e.g. `saga-orders-created`. */
+  durable: string;
+  handle: EventHandler<S>;
+}
+
+export interface ConsumerDeps {
+  messaging: Messaging;
+  db: Db;
+  logger: Logger;
+  ackWaitMs: number;
+  maxDeliver: number;
+  /** Most messages applied in one transaction. */
+  batchSize?: number;
+}
+
+interface Decoded<S extends Subject> {
+  msg: JsMsg;
+  event: EventOf<S>;
+}
+
+/**
+ * A durable pull consumer with explicit acks. Messages that arrive together are applied in one
+ * transaction, each recorded in the inbox so a redelivered or re-published event changes
+ * nothing; acks go out only after the commit. Invalid events and events that keep failing are
+ * dead-lettered with their reason; transient failures are retried with backoff.
+ */
+export class EventConsumer<S extends Subject> {
+  private messages: ConsumerMessages | undefined;
+  private running: Promise<void> | undefined;
+  private pending: Decoded<S>[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private scheduled = false;
+  private readonly batchSize: number;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: ConsumerDeps,
+    private readonly spec: ConsumerSpec<S>,
+  ) {
+    this.batchSize = deps.batchSize ?? 256;
+    this.log = deps.logger.child({ consumer: spec.durable });
+  }
+
+  async start(): Promise<void> {
+    const { jsm, js } = this.deps.messaging;
+    const config = {
+      durable_name: this.spec.durable,
+      filter_subject: this.spec.subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(this.deps.ackWaitMs),
+      // Unlimited at the server: this class counts deliveries itself so the last one is dead-lettered, not dropped.
+      max_deliver: -1,
+      max_ack_pending: this.batchSize * 8,
+    };
+    try {
+      await jsm.consumers.add(this.spec.stream.name, config);
+    } catch {
+      await jsm.consumers.update(this.spec.stream.name, this.spec.durable, {
+        ack_wait: config.ack_wait,
+        max_deliver: config.max_deliver,
+        max_ack_pending: config.max_ack_pending,
+      });
+    }
+    const consumer = await js.consumers.get(this.spec.stream.name, this.spec.durable);
+    this.messages = await consumer.consume({ max_messages: this.batchSize * 2 });
+    this.running = this.receive(this.messages);
+  }
+
+  async stop(): Promise<void> {
+    await this.messages?.close();
+    await this.running;
+    await this.chain;
+  }
+
+  private async receive(messages: ConsumerMessages): Promise<void> {
+    for await (const msg of messages) {
+      const decoded = this.decode(msg);
+      if (!decoded) continue;
+      this.pending.push(decoded);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // Everything that arrived in this read of the socket joins the same batch.
+        setImmediate(() => {
+          this.scheduled = false;
+          const batch = this.pending;
+          this.pending = [];
+          this.chain = this.chain.then(() => this.process(batch));
+        });
+      }
+    }
+  }
+
+  private decode(msg: JsMsg): Decoded<S> | undefined {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(msg.string());
+    } catch {
+      void this.reject(msg, 'payload is not JSON');
+      return undefined;
+    }
+    const errors = validateEvent(this.spec.subject, payload);
+    if (errors.length > 0) {
+      void this.reject(msg, `payload does not match ${this.spec.subject}: ${errors.join('; ')}`);
+      return undefined;
+    }
+    return { msg, event: payload as EventOf<S> };
+  }
+
+  private async process(batch: Decoded<S>[]): Promise<void> {
+    for (let i = 0; i < batch.length; i += this.batchSize) {
+      const slice = batch.slice(i, i + this.batchSize);
+      try {
+        await this.apply(slice);
+      } catch {
+        // One bad event must not hold the others back: apply them one by one.
+        for (const item of slice) {
+          try {
+            await this.apply([item]);
+          } catch (error) {
+            await this.fail(item.msg, error);
+          }
+        }
+      }
+    }
+  }
+
+  private async apply(items: Decoded<S>[]): Promise<void> {
+    await this.deps.db.transaction(async (tx) => {
+      for (const { msg, event } of items) {
+        const fresh = await tx.execute(
+          'INSERT INTO inbox (event_id, consumer, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+          [event.event_id, this.spec.durable, Date.now()],
+        );
+        if (fresh === 0) continue; // applied before: a redelivery or a re-publish
+        const parent = parseTraceparent(msg.headers?.get('traceparent'));
+        await runWithTrace(newSpan(parent), () => this.spec.handle(tx, event, msg));
+      }
+    });
+    for (const { msg } of items) msg.ack();
+  }
+
+  private async fail(msg: JsMsg, error: unknown): Promise<void> {
+    const deliveries = msg.info.deliveryCount;
+    if (!isTransient(error) || deliveries >= this.deps.maxDeliver) {
+      const reason = error instanceof Error ? error.message : String(error);
+      await this.reject(msg, isTransient(error) ? `failed ${deliveries} deliveries: ${reason}` : reason);
+      return;
+    }
+    const retryIn = backoffDelay({ baseMs: 200, maxMs: 10_000 }, deliveries);
+    this.log.warn({ err: error, subject: msg.subject, deliveries, retryIn }, 'event failed; will retry');
+    msg.nak(retryIn);
+  }
+
+  /** Dead-letters a message and terminates it; if the DLQ is unreachable the message stays unacked and comes back. */
+  private async reject(msg: JsMsg, reason: string): Promise<void> {
+    try {
+      await deadLetter(this.deps.messaging.js, msg, this.spec.durable, reason);
+      msg.term(reason.slice(0, 200));
+      this.log.error({ subject: msg.subject, seq: msg.info.streamSequence, reason }, 'event dead-lettered');
+    } catch (error) {
+      this.log.error({ err: error, subject: msg.subject }, 'cannot dead-letter event; it will be redelivered');
+    }
+  }
+}
+
+/** Deletes inbox rows older than `retentionMs` (far beyond JetStream's duplicate window). */
+export async function pruneInbox(db: Db, retentionMs: number): Promise<number> {
+  return db.execute('DELETE FROM inbox WHERE received_at < $1', [Date.now() - retentionMs]);
+}
+

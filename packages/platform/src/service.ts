@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import { loadServiceConfig, type ServiceConfig, type ServiceName } from './config.js';
+import { openDatabase } from './db/index.js';
+import type { Db, Migration } from './db/types.js';
+import { runService, type Shutdown } from './lifecycle.js';
+import { createLogger } from './logger.js';
+import { connectMessaging, type Messaging } from './messaging/connection.js';
+import { messagingMigrations } from './messaging/schema.js';
+import { ensureStreams, type StreamSpec } from './messaging/streams.js';
+
+/** What a service's composition root receives once its database and NATS are up. */
+export interface ServiceContext {
+  config: ServiceConfig;
+  logger: Logger;
+  db: Db;
+  messaging: Messaging;
+  shutdown: Shutdown;
+}
+
+export interface ServiceDefinition {
+  name: ServiceName;
+  /** The service's own tables; the outbox and inbox tables are added automatically. */
+  migrations: readonly Migration[];
+  /** Streams the service publishes to or consumes from. */
+  streams: readonly StreamSpec[];
+  /** Builds and starts the service; returns a closer that stops taking work. */
+  start(ctx: ServiceContext): Promise<() => Promise<void>>;
+}
+
+/**
+ * The process edge shared by the services that own data: config, logger, database (created and
+ * migrated), NATS with its streams, then the service itself; SIGTERM closes them in reverse.
+ */
+export function runDataService(definition: ServiceDefinition): void {
+  const config = loadServiceConfig(definition.name);
+  const logger = createLogger(definition.name);
+  runService(logger, config.shutdownTimeoutMs, async (shutdown) => {
+    const db = await openDatabase(config.databaseUrl);
+    shutdown.add('database', () => db.close());
+    await db.migrate([...messagingMigrations, ...definition.migrations]);
+    const messaging = await connectMessaging(config.natsUrl, `shopflow-${definition.name}`, logger);
+    shutdown.add('nats', () => messaging.close());
+    await ensureStreams(messaging.jsm, definition.streams);
+    const stop = await definition.start({ config, logger, db, messaging, shutdown });
+    shutdown.add(definition.name, stop);
+    logger.info({ port: config.port, database: db.dialect }, `${definition.name} service ready`);
+  });
+}

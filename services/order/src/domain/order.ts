@@ -1,0 +1,93 @@
+import { OrderStatus, fromMinorUnits, isTerminalOrderStatus } from '@shopflow/contracts';
+
+/** An order as the order service stores it; money in minor units. */
+export interface Order {
+  id: string;
+  customerId: string;
+  productId: string;
+  quantity: number;
+  amountMinor: number;
+  status: OrderStatus;
+  statusReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The order state machine: every status and where it may go next. Terminal statuses go nowhere. */
+export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  PENDING: [OrderStatus.Confirmed, OrderStatus.Cancelled, OrderStatus.Failed],
+  CONFIRMED: [OrderStatus.PaymentProcessing, OrderStatus.Cancelled, OrderStatus.Failed],
+  PAYMENT_PROCESSING: [OrderStatus.Completed, OrderStatus.Cancelled, OrderStatus.Failed],
+  COMPLETED: [],
+  CANCELLED: [],
+  FAILED: [],
+};
+
+const RANK: Readonly<Record<OrderStatus, number>> = {
+  PENDING: 0,
+  CONFIRMED: 1,
+  PAYMENT_PROCESSING: 2,
+  COMPLETED: 3,
+  CANCELLED: 3,
+  FAILED: 3,
+};
+
+export type TransitionDecision =
+  | { kind: 'apply' }
+  | { kind: 'unchanged' }
+  | { kind: 'rejected'; reason: string };
+
+/**
+ * A status change asked for through the API (`POST /orders/:id/status`). Only edges of the state
+ * machine are allowed, and COMPLETED is not one a caller may take: only the saga knows that the
+ * charge and the stock are settled. Asking for the current status again changes nothing.
+ */
+export function decideRequestedTransition(from: OrderStatus, to: OrderStatus): TransitionDecision {
+  if (from === to) return { kind: 'unchanged' };
+  if (to === OrderStatus.Completed) {
+    return { kind: 'rejected', reason: 'COMPLETED is set by the order saga once payment and stock are settled' };
+  }
+  if (!TRANSITIONS[from].includes(to)) {
+    return { kind: 'rejected', reason: `an order in ${from} cannot move to ${to}` };
+  }
+  return { kind: 'apply' };
+}
+
+/**
+ * A status the saga sends. Commands can arrive late or twice (redelivery), so a command is
+ * applied only when it moves the order forward; a terminal order never changes again.
+ */
+export function decideSagaTransition(from: OrderStatus, to: OrderStatus): TransitionDecision {
+  if (from === to) return { kind: 'unchanged' };
+  if (isTerminalOrderStatus(from) || RANK[to] <= RANK[from]) {
+    return { kind: 'rejected', reason: `stale: order is already ${from}` };
+  }
+  return { kind: 'apply' };
+}
+
+/** The seed's JSON shape of an order. */
+export interface OrderView {
+  id: string;
+  customer_id: string;
+  product_id: string;
+  quantity: number;
+  amount: number;
+  status: OrderStatus;
+  created_at: string;
+  updated_at: string;
+  status_reason?: string;
+}
+
+export function toView(order: Order): OrderView {
+  return {
+    id: order.id,
+    customer_id: order.customerId,
+    product_id: order.productId,
+    quantity: order.quantity,
+    amount: fromMinorUnits(order.amountMinor),
+    status: order.status,
+    created_at: order.createdAt,
+    updated_at: order.updatedAt,
+    ...(order.statusReason ? { status_reason: order.statusReason } : {}),
+  };
+}
