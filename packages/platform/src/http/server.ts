@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
@@ -70,7 +70,8 @@ function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    // Per-request log lines cost more than the request at a thousand orders a second; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
@@ -122,15 +123,17 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
     const results: Record<string, string> = {};
     let ready = true;
-    for (const c of options.checks ?? []) {
-      try {
-        await withTimeout(Promise.resolve(c.check()), 2000);
-        results[c.name] = 'ok';
-      } catch (error) {
-        results[c.name] = error instanceof Error ? error.message : 'failed';
-        if (c.critical !== false) ready = false;
-      }
-    }
+    await Promise.all(
+      (options.checks ?? []).map(async (c) => {
+        try {
+          await withTimeout(Promise.resolve(c.check()), 2000);
+          results[c.name] = 'ok';
+        } catch (error) {
+          results[c.name] = error instanceof Error ? error.message : 'failed';
+          if (c.critical !== false) ready = false;
+        }
+      }),
+    );
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', service: options.service, checks: results });
   });
 

@@ -41,7 +41,11 @@ export async function connectMessaging(url: string, name: string, logger: Logger
     jsm,
     isConnected: () => connected && !nc.isClosed(),
     close: async () => {
-      if (!nc.isClosed()) await nc.drain();
+      if (nc.isClosed()) return;
+      // Draining needs the server; without one (or a slow one) just close.
+      if (!connected) return nc.close();
+      await Promise.race([nc.drain(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      if (!nc.isClosed()) await nc.close();
     },
   };
 }

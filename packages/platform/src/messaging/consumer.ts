@@ -174,7 +174,8 @@ export class EventConsumer<S extends Subject> {
   private async reject(msg: JsMsg, reason: string): Promise<void> {
     try {
       await deadLetter(this.deps.messaging.js, msg, this.spec.durable, reason);
-      msg.term(reason.slice(0, 200));
+      // nats-server 2.9 ignores a TERM that carries a reason; the reason travels in the DLQ headers.
+      msg.term();
       this.log.error({ subject: msg.subject, seq: msg.info.streamSequence, reason }, 'event dead-lettered');
     } catch (error) {
       this.log.error({ err: error, subject: msg.subject }, 'cannot dead-letter event; it will be redelivered');
