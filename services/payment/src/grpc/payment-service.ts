@@ -1,0 +1,53 @@
+import { fromMinorUnits } from '@shopflow/contracts';
+import type {
+  Payment as PaymentMessage,
+  PaymentResponse,
+  PaymentServiceServer,
+  RefundResponse,
+} from '@shopflow/contracts/payment-grpc';
+import { unaryHandler } from '@shopflow/platform/grpc';
+import type { Logger } from '@shopflow/platform/logger';
+import { parseCharge, parseReason, requireId, type Payment } from '../domain/payment.js';
+import type { Payments } from '../payments.js';
+
+/** The wire shape of a payment; the only place minor units become the seed's decimal amount. */
+export function toMessage(p: Payment): PaymentMessage {
+  return {
+    id: p.id,
+    orderId: p.orderId,
+    customerId: p.customerId,
+    amount: fromMinorUnits(p.amountMinor),
+    status: p.status,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+  };
+}
+
+/** `payment.PaymentService`: thin handlers that validate, call a use case and shape the answer. */
+export function paymentService(payments: Payments, logger: Logger): PaymentServiceServer {
+  const onUnexpected = (method: string) => (error: unknown) => logger.error({ err: error, method }, 'payment call failed');
+  return {
+    processPayment: unaryHandler(async (request): Promise<PaymentResponse> => {
+      const { payment, success, message } = await payments.charge(parseCharge(request));
+      return { paymentId: payment.id, success, message, status: payment.status };
+    }, onUnexpected('ProcessPayment')),
+
+    getPayment: unaryHandler(
+      async (request) => toMessage(await payments.get(requireId('payment_id', request.paymentId))),
+      onUnexpected('GetPayment'),
+    ),
+
+    refundPayment: unaryHandler(async (request): Promise<RefundResponse> => {
+      const { payment, refunded, message } = await payments.refund(
+        requireId('order_id', request.orderId),
+        parseReason(request.reason),
+      );
+      return { paymentId: payment.id, refunded, status: payment.status, message };
+    }, onUnexpected('RefundPayment')),
+
+    getPaymentByOrder: unaryHandler(
+      async (request) => toMessage(await payments.getByOrder(requireId('order_id', request.orderId))),
+      onUnexpected('GetPaymentByOrder'),
+    ),
+  };
+}
