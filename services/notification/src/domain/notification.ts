@@ -1,0 +1,104 @@
+import { OrderStatus, type OrderTerminalEvent, type TerminalOrderStatus } from '@shopflow/contracts';
+
+/** What a notification tells the customer: one kind per terminal order status. */
+export const NotificationKind = {
+  OrderCompleted: 'ORDER_COMPLETED',
+  OrderCancelled: 'ORDER_CANCELLED',
+  OrderFailed: 'ORDER_FAILED',
+} as const;
+export type NotificationKind = (typeof NotificationKind)[keyof typeof NotificationKind];
+export const NOTIFICATION_KINDS = Object.values(NotificationKind);
+
+/** Where a notification goes. Only email exists, and its delivery is simulated. */
+export const Channel = { Email: 'email' } as const;
+export type Channel = (typeof Channel)[keyof typeof Channel];
+
+/** One customer notification; the service records at most one per order. */
+export interface Notification {
+  id: string;
+  orderId: string;
+  customerId: string;
+  kind: NotificationKind;
+  orderStatus: TerminalOrderStatus;
+  channel: Channel;
+  message: string;
+  createdAt: string;
+}
+
+const KIND_OF: Readonly<Record<TerminalOrderStatus, NotificationKind>> = {
+  COMPLETED: NotificationKind.OrderCompleted,
+  CANCELLED: NotificationKind.OrderCancelled,
+  FAILED: NotificationKind.OrderFailed,
+};
+
+/** The notification kind for the status an order ended in. */
+export function kindOf(status: TerminalOrderStatus): NotificationKind {
+  return KIND_OF[status];
+}
+
+/** The customer-facing text for a terminal order event, e.g. "Your order o-1 for 2 × PROD001 is complete (99.99)." */
+export function composeMessage(event: OrderTerminalEvent): string {
+  const order = `Your order ${event.order_id} for ${event.quantity} × ${event.product_id}`;
+  // A trailing full stop in the reason would double the one the sentence ends with.
+  const reason = event.reason?.trim().replace(/[.\s]+$/, '');
+  const because = reason ? `: ${reason}` : '';
+  switch (event.status) {
+    case OrderStatus.Completed:
+      return `${order} is complete (${event.amount.toFixed(2)}).`;
+    case OrderStatus.Cancelled:
+      return `${order} was cancelled${because}.`;
+    case OrderStatus.Failed:
+      return `${order} could not be completed${because}.`;
+  }
+}
+
+/** Builds the notification an event calls for; the id and clock come from the caller so this stays pure. */
+export function notificationFor(event: OrderTerminalEvent, id: string, createdAt: string): Notification {
+  return {
+    id,
+    orderId: event.order_id,
+    customerId: event.customer_id,
+    kind: kindOf(event.status),
+    orderStatus: event.status,
+    channel: Channel.Email,
+    message: composeMessage(event),
+    createdAt,
+  };
+}
+
+/**
+ * What to do with an event for an order that already has a notification. The same kind again is a
+ * re-published event (nothing to say); a different kind contradicts "one terminal state per order",
+ * so the first notification stands and the contradiction is reported.
+ */
+export function judgeRepeat(
+  existing: Pick<Notification, 'kind'>,
+  incoming: Pick<Notification, 'kind'>,
+): 'duplicate' | 'conflict' {
+  return existing.kind === incoming.kind ? 'duplicate' : 'conflict';
+}
+
+/** The JSON shape the HTTP API serves. */
+export interface NotificationView {
+  id: string;
+  order_id: string;
+  customer_id: string;
+  kind: NotificationKind;
+  order_status: TerminalOrderStatus;
+  channel: Channel;
+  message: string;
+  created_at: string;
+}
+
+export function toView(n: Notification): NotificationView {
+  return {
+    id: n.id,
+    order_id: n.orderId,
+    customer_id: n.customerId,
+    kind: n.kind,
+    order_status: n.orderStatus,
+    channel: n.channel,
+    message: n.message,
+    created_at: n.createdAt,
+  };
+}

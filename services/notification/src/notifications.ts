@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import type { OrderTerminalEvent } from '@shopflow/contracts';
+import type { Db, Queryable } from '@shopflow/platform/db';
+import type { Logger } from '@shopflow/platform/logger';
+import { notificationsRepository as repo } from './db/notifications-repository.js';
+import { judgeRepeat, notificationFor } from './domain/notification.js';
+import type { NotificationSender } from './domain/ports.js';
+
+export interface NotificationsDeps {
+  db: Db;
+  logger: Logger;
+  sender: NotificationSender;
+}
+
+/** The notification service's use cases. */
+export function createNotifications({ db, logger, sender }: NotificationsDeps) {
+  return {
+    /**
+     * Records the one notification a terminal order gets, inside the consumer's transaction, and
+     * sends it once that commits. A later terminal event for the same order changes nothing.
+     */
+    async record(tx: Queryable, event: OrderTerminalEvent): Promise<void> {
+      const notification = notificationFor(event, randomUUID(), new Date().toISOString());
+      if (await repo.insert(tx, notification)) {
+        // After the commit, so a rolled-back batch sends nothing; a crash in between loses this
+        // one simulated send, which is acceptable while delivery is only a log line.
+        tx.afterCommit(() => {
+          sender.send(notification).catch((error: unknown) => {
+            logger.error({ err: error, order_id: notification.orderId }, 'notification could not be sent');
+          });
+        });
+        return;
+      }
+      const existing = await repo.findByOrder(tx, event.order_id);
+      if (existing && judgeRepeat(existing, notification) === 'conflict') {
+        logger.warn(
+          { order_id: event.order_id, event_id: event.event_id, kept: existing.kind, ignored: notification.kind },
+          'order already notified with a different outcome; keeping the first notification',
+        );
+      }
+    },
+
+    get: (id: string) => repo.find(db, id),
+
+    listByCustomer: (customerId: string, limit: number) => repo.listByCustomer(db, customerId, limit),
+  };
+}
+export type Notifications = ReturnType<typeof createNotifications>;
