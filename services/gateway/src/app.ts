@@ -1,0 +1,53 @@
+import type { PaymentClient } from '@shopflow/platform/grpc';
+import { createHttpServer, type HttpServer } from '@shopflow/platform/http';
+import type { Logger } from '@shopflow/platform/logger';
+import { probePayments } from './adapters/payments.js';
+import { createUpstream, type UpstreamName } from './adapters/upstream.js';
+import { paymentRoutes } from './routes/payments.js';
+import { proxyRoutes } from './routes/proxy.js';
+
+// Short, because /ready runs its checks one after another.
+const PROBE_TIMEOUT_MS = 1000;
+
+/** Base URLs (`http://host:port`) of the HTTP services behind the gateway. */
+export type UpstreamUrls = Record<UpstreamName, string>;
+
+export interface GatewayAppDeps {
+  logger: Logger;
+  upstreams: UpstreamUrls;
+  /** Owned by the caller, which closes it after `close()`. */
+  payments: PaymentClient;
+  /** How long an upstream may take to answer before the gateway gives up with 504. */
+  timeoutMs: number;
+}
+
+export interface GatewayApp {
+  http: HttpServer;
+  /** Stops taking requests, lets in-flight ones finish, then closes the upstream pools. */
+  close(): Promise<void>;
+}
+
+/** Wires the gateway; exported for tests, which point it at upstreams of their own. */
+export async function createGatewayApp({ logger, upstreams, payments, timeoutMs }: GatewayAppDeps): Promise<GatewayApp> {
+  const pools = (Object.keys(upstreams) as UpstreamName[]).map((name) => createUpstream(name, upstreams[name]));
+  const http = await createHttpServer({
+    service: 'gateway',
+    title: 'Shopflow API',
+    logger,
+    // The gateway is ready once it listens: it answers 503 for an upstream that is away, and
+    // operators see which one in these non-critical checks.
+    checks: [
+      ...pools.map((u) => ({ name: u.name, check: () => u.probe(PROBE_TIMEOUT_MS), critical: false })),
+      { name: 'payment', check: () => probePayments(payments, PROBE_TIMEOUT_MS), critical: false },
+    ],
+  });
+  for (const upstream of pools) await proxyRoutes(http, upstream, timeoutMs);
+  paymentRoutes(http, payments, timeoutMs);
+  return {
+    http,
+    async close() {
+      await http.close();
+      await Promise.all(pools.map((u) => u.close()));
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Payment } from '@shopflow/contracts/payment-grpc';
+import { AppError, ErrorCode } from '@shopflow/platform/errors';
+import type { PaymentClient } from '@shopflow/platform/grpc';
+import { notFound, problemResponses, type HttpServer } from '@shopflow/platform/http';
+
+const PaymentParams = Type.Object({ payment_id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+const PaymentView = Type.Object(
+  {
+    id: Type.String(),
+    order_id: Type.String(),
+    customer_id: Type.String(),
+    amount: Type.Number(),
+    status: Type.String({ description: 'SUCCESS, FAILED, REFUNDED or VOIDED' }),
+    created_at: Type.String({ description: 'RFC 3339' }),
+    updated_at: Type.String({ description: 'RFC 3339' }),
+  },
+  { $id: 'Payment' },
+);
+type PaymentView = Static<typeof PaymentView>;
+
+function toView(p: Payment): PaymentView {
+  return {
+    id: p.id,
+    order_id: p.orderId,
+    customer_id: p.customerId,
+    amount: p.amount,
+    status: p.status,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+  };
+}
+
+/** GET /payments/:payment_id, answered from the payment service over gRPC. */
+export function paymentRoutes(app: HttpServer, payments: PaymentClient, timeoutMs: number): void {
+  app.addSchema(PaymentView);
+
+  app.get(
+    '/payments/:payment_id',
+    {
+      schema: {
+        summary: 'Get a payment',
+        tags: ['payment'],
+        params: PaymentParams,
+        response: { 200: Type.Ref(PaymentView), ...problemResponses(400, 404, 500, 503, 504) },
+      },
+    },
+    async (request) => {
+      const id = request.params.payment_id;
+      try {
+        return toView(await payments.getPayment({ paymentId: id }, timeoutMs));
+      } catch (error) {
+        // The client's message names the RPC; the public 404 names only the payment.
+        if (error instanceof AppError && error.code === ErrorCode.NotFound) notFound('payment', id);
+        throw error;
+      }
+    },
+  );
+}
