@@ -1,0 +1,53 @@
+import { AppError, ErrorCode } from '@shopflow/platform/errors';
+import type { HttpClient, HttpResponse } from '@shopflow/platform/http';
+import type { StepResult, StockPort } from '../domain/ports.js';
+
+interface ProblemBody {
+  type?: string;
+  detail?: string;
+}
+
+const ok = (detail: string): StepResult => ({ kind: 'ok', detail });
+const rejected = (reason: string): StepResult => ({ kind: 'rejected', nonRetryable: true, reason });
+
+/** An answer nobody planned for: 5xx may heal (transient), any other status will not. */
+function unexpected(action: string, res: HttpResponse<unknown>): AppError {
+  const detail = (res.body as ProblemBody | undefined)?.detail ?? '';
+  return new AppError(
+    res.status >= 500 ? ErrorCode.Unavailable : ErrorCode.InvalidArgument,
+    `inventory ${action} answered ${res.status}${detail ? `: ${detail}` : ''}`,
+  );
+}
+
+/** The inventory service's reservation API over HTTP. */
+export function createInventoryStock(inventory: HttpClient, timeoutMs: number): StockPort {
+  const post = (path: string, body?: unknown) =>
+    inventory.request<ProblemBody>({ method: 'POST', path, timeoutMs, ...(body === undefined ? {} : { body }) });
+  const reservation = (orderId: string) => `/reservations/${encodeURIComponent(orderId)}`;
+
+  return {
+    async reserve(saga) {
+      const res = await post('/reservations', { order_id: saga.orderId, product_id: saga.productId, quantity: saga.quantity });
+      if (res.status === 200 || res.status === 201) return ok(`reserved ${saga.quantity} × ${saga.productId}`);
+      if (res.status === 409 || res.status === 404) return rejected(res.body?.detail ?? 'stock cannot be reserved');
+      throw unexpected('reserve', res);
+    },
+    async commit(saga) {
+      const res = await post(`${reservation(saga.orderId)}/commit`);
+      if (res.status === 200) return ok('stock committed');
+      if (res.status === 409) return rejected(res.body?.detail ?? 'reservation cannot be committed');
+      throw unexpected('commit', res);
+    },
+    async release(saga) {
+      const res = await post(`${reservation(saga.orderId)}/release`);
+      if (res.status === 200) return ok('stock released');
+      if (res.status === 409) {
+        // Already committed (sold): give the stock back instead.
+        const back = await post(`${reservation(saga.orderId)}/return`);
+        if (back.status === 200) return ok('stock returned');
+        throw unexpected('return', back);
+      }
+      throw unexpected('release', res);
+    },
+  };
+}

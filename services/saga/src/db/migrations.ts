@@ -1,0 +1,75 @@
+import type { Migration } from '@shopflow/platform/db';
+
+export const migrations: readonly Migration[] = [
+  {
+    id: '001_sagas',
+    sql: {
+      postgres: `
+        CREATE TABLE IF NOT EXISTS sagas (
+          order_id TEXT PRIMARY KEY,
+          customer_id TEXT NOT NULL,
+          product_id TEXT NOT NULL,
+          quantity INTEGER NOT NULL,
+          amount_minor BIGINT NOT NULL,
+          state TEXT NOT NULL,
+          action TEXT,
+          attempt INTEGER NOT NULL,
+          action_since BIGINT NOT NULL,
+          next_run_at BIGINT NOT NULL,
+          compensations TEXT NOT NULL,
+          outcome TEXT,
+          order_ended INTEGER NOT NULL,
+          parked INTEGER NOT NULL,
+          reason TEXT,
+          payment_id TEXT,
+          traceparent TEXT,
+          version INTEGER NOT NULL,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS sagas_state_idx ON sagas (state, updated_at);
+        CREATE TABLE IF NOT EXISTS saga_log (
+          id BIGSERIAL PRIMARY KEY,
+          order_id TEXT NOT NULL,
+          at BIGINT NOT NULL,
+          action TEXT NOT NULL,
+          result TEXT NOT NULL,
+          detail TEXT
+        );
+        CREATE INDEX IF NOT EXISTS saga_log_order_idx ON saga_log (order_id, id);`,
+      sqlite: `
+        CREATE TABLE IF NOT EXISTS sagas (
+          order_id TEXT PRIMARY KEY,
+          customer_id TEXT NOT NULL,
+          product_id TEXT NOT NULL,
+          quantity INTEGER NOT NULL,
+          amount_minor INTEGER NOT NULL,
+          state TEXT NOT NULL,
+          action TEXT,
+          attempt INTEGER NOT NULL,
+          action_since INTEGER NOT NULL,
+          next_run_at INTEGER NOT NULL,
+          compensations TEXT NOT NULL,
+          outcome TEXT,
+          order_ended INTEGER NOT NULL,
+          parked INTEGER NOT NULL,
+          reason TEXT,
+          payment_id TEXT,
+          traceparent TEXT,
+          version INTEGER NOT NULL,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS sagas_state_idx ON sagas (state, updated_at);
+        CREATE TABLE IF NOT EXISTS saga_log (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          order_id TEXT NOT NULL,
+          at INTEGER NOT NULL,
+          action TEXT NOT NULL,
+          result TEXT NOT NULL,
+          detail TEXT
+        );
+        CREATE INDEX IF NOT EXISTS saga_log_order_idx ON saga_log (order_id, id);`,
+    },
+  },
+];

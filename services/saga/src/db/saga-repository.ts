@@ -1,0 +1,130 @@
+import type { SagaState, TerminalOrderStatus } from '@shopflow/contracts';
+import { sqlFragments, type Queryable } from '@shopflow/platform/db';
+import type { Action, Compensation, LogEntry, Saga } from '../domain/saga.js';
+
+interface SagaRow {
+  order_id: string;
+  customer_id: string;
+  product_id: string;
+  quantity: number;
+  amount_minor: number;
+  state: SagaState;
+  action: Action | null;
+  attempt: number;
+  action_since: number;
+  next_run_at: number;
+  compensations: string;
+  outcome: TerminalOrderStatus | null;
+  order_ended: number;
+  parked: number;
+  reason: string | null;
+  payment_id: string | null;
+  traceparent: string | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const COLUMNS =
+  'order_id, customer_id, product_id, quantity, amount_minor, state, action, attempt, action_since, next_run_at, compensations, outcome, order_ended, parked, reason, payment_id, traceparent, version, created_at, updated_at';
+
+function toSaga(r: SagaRow): Saga {
+  return {
+    orderId: r.order_id,
+    customerId: r.customer_id,
+    productId: r.product_id,
+    quantity: Number(r.quantity),
+    amountMinor: Number(r.amount_minor),
+    state: r.state,
+    action: r.action,
+    attempt: Number(r.attempt),
+    actionSince: Number(r.action_since),
+    nextRunAt: Number(r.next_run_at),
+    compensations: JSON.parse(r.compensations) as Compensation[],
+    outcome: r.outcome,
+    orderEnded: Number(r.order_ended) === 1,
+    parked: Number(r.parked) === 1,
+    reason: r.reason,
+    paymentId: r.payment_id,
+    traceparent: r.traceparent,
+    version: Number(r.version),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function values(s: Saga): unknown[] {
+  return [
+    s.orderId, s.customerId, s.productId, s.quantity, s.amountMinor, s.state, s.action, s.attempt, s.actionSince,
+    s.nextRunAt, JSON.stringify(s.compensations), s.outcome, s.orderEnded ? 1 : 0, s.parked ? 1 : 0, s.reason,
+    s.paymentId, s.traceparent, s.version, s.createdAt, s.updatedAt,
+  ];
+}
+
+/** One entry of a saga's step log as stored. */
+export interface StoredLogEntry extends LogEntry {
+  at: number;
+}
+
+/** SQL for sagas and their step log; each function runs in the transaction it is given. */
+export const sagaRepository = {
+  /** Inserts a new saga; false when the order already has one (a redelivered orders.created). */
+  async insert(q: Queryable, saga: Saga): Promise<boolean> {
+    const placeholders = values(saga).map((_, i) => `$${i + 1}`).join(', ');
+    return (await q.execute(`INSERT INTO sagas (${COLUMNS}) VALUES (${placeholders}) ON CONFLICT DO NOTHING`, values(saga))) === 1;
+  },
+
+  /** Writes `saga` if nobody changed the row since `expectedVersion` was read; false otherwise. */
+  async update(q: Queryable, saga: Saga, expectedVersion: number): Promise<boolean> {
+    const n = await q.execute(
+      `UPDATE sagas SET state = $2, action = $3, attempt = $4, action_since = $5, next_run_at = $6, compensations = $7,
+         outcome = $8, order_ended = $9, parked = $10, reason = $11, payment_id = $12, version = $13, updated_at = $14
+       WHERE order_id = $1 AND version = $15`,
+      [
+        saga.orderId, saga.state, saga.action, saga.attempt, saga.actionSince, saga.nextRunAt, JSON.stringify(saga.compensations),
+        saga.outcome, saga.orderEnded ? 1 : 0, saga.parked ? 1 : 0, saga.reason, saga.paymentId, saga.version, saga.updatedAt,
+        expectedVersion,
+      ],
+    );
+    return n === 1;
+  },
+
+  async find(q: Queryable, orderId: string, { lock = false } = {}): Promise<Saga | undefined> {
+    const rows = await q.query<SagaRow>(`SELECT ${COLUMNS} FROM sagas WHERE order_id = $1${lock ? sqlFragments.forUpdate(q) : ''}`, [orderId]);
+    return rows[0] && toSaga(rows[0]);
+  },
+
+  /** Sagas not over yet: what the orchestrator resumes when it starts. */
+  async unfinished(q: Queryable): Promise<{ order_id: string; next_run_at: number }[]> {
+    return q.query(`SELECT order_id, next_run_at FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING')`);
+  },
+
+  async list(q: Queryable, filter: { state?: string; parked?: boolean; limit: number }): Promise<Saga[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.state) where.push(`state = $${params.push(filter.state)}`);
+    if (filter.parked !== undefined) where.push(`parked = $${params.push(filter.parked ? 1 : 0)}`);
+    const rows = await q.query<SagaRow>(
+      `SELECT ${COLUMNS} FROM sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT $${params.push(filter.limit)}`,
+      params,
+    );
+    return rows.map(toSaga);
+  },
+
+  async countByState(q: Queryable): Promise<Record<string, number>> {
+    const rows = await q.query<{ state: string; n: number }>('SELECT state, COUNT(*) AS n FROM sagas GROUP BY state');
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  },
+
+  async appendLog(q: Queryable, orderId: string, entries: readonly LogEntry[], at: number): Promise<void> {
+    for (const e of entries) {
+      await q.execute('INSERT INTO saga_log (order_id, at, action, result, detail) VALUES ($1, $2, $3, $4, $5)', [
+        orderId, at, e.action, e.result, e.detail,
+      ]);
+    }
+  },
+
+  async log(q: Queryable, orderId: string): Promise<StoredLogEntry[]> {
+    return q.query<StoredLogEntry>('SELECT at, action, result, detail FROM saga_log WHERE order_id = $1 ORDER BY id', [orderId]);
+  },
+};

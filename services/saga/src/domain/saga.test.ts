@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { OrderStatus, SagaState } from '@shopflow/contracts';
+import { Compensation, abort, decide, resume, startSaga, type ActionOutcome, type Saga, type SagaPolicy } from './saga.js';
+
+const policy: SagaPolicy = { stepTimeoutMs: 10_000, compensationTimeoutMs: 60_000, backoff: { baseMs: 100, maxMs: 1000 } };
+const ok: ActionOutcome = { kind: 'ok' };
+const down: ActionOutcome = { kind: 'error', transient: true, reason: 'connection refused' };
+const t0 = 1_000_000;
+
+function fresh(): Saga {
+  return startSaga({ orderId: 'o1', customerId: 'c1', productId: 'p1', quantity: 2, amountMinor: 9999 }, t0);
+}
+
+/** Runs outcomes through decide, one per action, and returns the last transition plus every command sent. */
+function run(saga: Saga, outcomes: ActionOutcome[], at = t0) {
+  const commands: string[] = [];
+  let current = saga;
+  let last;
+  for (const outcome of outcomes) {
+    last = decide(current, outcome, at, policy, () => 0.5);
+    commands.push(...last.commands.map((c) => c.status));
+    current = last.saga;
+  }
+  return { saga: current, commands, last: last! };
+}
+
+describe('order saga rules', () => {
+  it('reserves, charges and commits to COMPLETED, confirming the order on the way', () => {
+    const { saga, commands } = run(fresh(), [ok, { kind: 'ok', paymentId: 'pay-1' }, ok]);
+    expect(saga.state).toBe(SagaState.Completed);
+    expect(saga.paymentId).toBe('pay-1');
+    expect(commands).toEqual([OrderStatus.Confirmed, OrderStatus.PaymentProcessing, OrderStatus.Completed]);
+  });
+
+  it('cancels without compensation when stock is short', () => {
+    const { saga, commands } = run(fresh(), [{ kind: 'rejected', nonRetryable: true, reason: 'insufficient stock' }]);
+    expect(saga.state).toBe(SagaState.Cancelled);
+    expect(commands).toEqual([OrderStatus.Cancelled]);
+  });
+
+  it('releases the stock and cancels when the payment is declined', () => {
+    const declined = run(fresh(), [ok, { kind: 'rejected', nonRetryable: true, reason: 'declined' }]);
+    expect(declined.saga.state).toBe(SagaState.Compensating);
+    expect(declined.saga.action).toBe(Compensation.ReleaseStock);
+    const { saga, commands } = run(declined.saga, [ok]);
+    expect(saga.state).toBe(SagaState.Cancelled);
+    expect(saga.reason).toBe('declined');
+    expect([...declined.commands, ...commands]).toEqual([OrderStatus.Confirmed, OrderStatus.PaymentProcessing, OrderStatus.Cancelled]);
+  });
+
+  it('retries a transient failure with growing, bounded backoff', () => {
+    const first = decide(fresh(), down, t0, policy, () => 1);
+    expect(first.saga.attempt).toBe(1);
+    expect(first.saga.nextRunAt).toBe(t0 + 100);
+    let saga = first.saga;
+    for (let i = 0; i < 10; i++) saga = decide(saga, down, t0, policy, () => 1).saga;
+    expect(saga.nextRunAt - t0).toBe(1000);
+    expect(saga.state).toBe(SagaState.Running);
+  });
+
+  it('gives a charge up after its step timeout and refunds (voids) it and releases the stock', () => {
+    const charging = run(fresh(), [ok]).saga;
+    const late = decide(charging, down, t0 + policy.stepTimeoutMs, policy);
+    expect(late.saga.state).toBe(SagaState.Compensating);
+    expect([late.saga.action, ...late.saga.compensations]).toEqual([Compensation.RefundPayment, Compensation.ReleaseStock]);
+    const { saga, commands } = run(late.saga, [ok, ok]);
+    expect(saga.state).toBe(SagaState.Failed);
+    expect(commands).toEqual([OrderStatus.Failed]);
+  });
+
+  it('treats a non-transient error as final at once', () => {
+    const t = decide(fresh(), { kind: 'error', transient: false, reason: '400 bad request' }, t0, policy);
+    expect(t.saga.state).toBe(SagaState.Compensating);
+    expect(t.saga.action).toBe(Compensation.ReleaseStock);
+  });
+
+  it('parks a saga whose compensation keeps failing, and an operator can resume it', () => {
+    const compensating = run(fresh(), [ok, { kind: 'rejected', nonRetryable: true, reason: 'declined' }]).saga;
+    const retried = decide(compensating, down, t0 + 1000, policy);
+    expect(retried.saga.state).toBe(SagaState.Compensating);
+    const parked = decide(retried.saga, down, t0 + policy.compensationTimeoutMs, policy);
+    expect(parked.saga.state).toBe(SagaState.Failed);
+    expect(parked.saga.parked).toBe(true);
+    expect(parked.saga.reason).toMatch(/compensation release-stock failed/);
+    expect(parked.commands.map((c) => c.status)).toEqual([OrderStatus.Failed]);
+
+    const resumed = resume(parked.saga, t0 + 2 * policy.compensationTimeoutMs)!;
+    expect(resumed.saga.state).toBe(SagaState.Compensating);
+    const done = decide(resumed.saga, ok, t0 + 2 * policy.compensationTimeoutMs, policy);
+    expect(done.saga.state).toBe(SagaState.Failed);
+    expect(done.saga.parked).toBe(false);
+    expect(done.commands).toEqual([]); // the order was told FAILED when the saga was parked
+  });
+
+  it('unwinds everything, the step in flight included, when the order is cancelled outside the saga', () => {
+    const charging = run(fresh(), [ok]).saga;
+    const aborted = abort(charging, OrderStatus.Cancelled, t0);
+    expect([aborted.saga.action, ...aborted.saga.compensations]).toEqual([Compensation.RefundPayment, Compensation.ReleaseStock]);
+    const { saga, commands } = run(aborted.saga, [ok, ok]);
+    expect(saga.state).toBe(SagaState.Cancelled);
+    expect(commands).toEqual([]); // the order already ended
+  });
+
+  it('unwinds a completed saga whose order was cancelled in the race, and ignores its own outcomes', () => {
+    const completed = run(fresh(), [ok, ok, ok]).saga;
+    expect(abort(completed, OrderStatus.Completed, t0).log).toEqual([]);
+    const aborted = abort(completed, OrderStatus.Cancelled, t0);
+    expect(aborted.saga.state).toBe(SagaState.Compensating);
+    const cancelled = run(fresh(), [{ kind: 'rejected', nonRetryable: true, reason: 'no stock' }]).saga;
+    expect(abort(cancelled, OrderStatus.Cancelled, t0).log).toEqual([]);
+  });
+
+  it('changes nothing once the saga is over', () => {
+    const done = run(fresh(), [ok, ok, ok]).saga;
+    expect(decide(done, down, t0, policy)).toEqual({ saga: done, log: [], commands: [] });
+  });
+});

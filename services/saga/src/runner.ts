@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { EventType, Subject } from '@shopflow/contracts';
+import type { Db } from '@shopflow/platform/db';
+import { isTransient } from '@shopflow/platform/errors';
+import type { Logger } from '@shopflow/platform/logger';
+import type { Outbox } from '@shopflow/platform/messaging';
+import { newSpan, parseTraceparent, runWithTrace } from '@shopflow/platform/tracing';
+import { sagaRepository as repo } from './db/saga-repository.js';
+import type { PaymentPort, StockPort } from './domain/ports.js';
+import { decide, isOver, type ActionOutcome, type Saga, type SagaPolicy, type Transition } from './domain/saga.js';
+
+export interface RunnerDeps {
+  db: Db;
+  outbox: Outbox;
+  stock: StockPort;
+  payments: PaymentPort;
+  policy: SagaPolicy;
+  logger: Logger;
+  /** Sagas driven at once; the rest wait their turn. */
+  concurrency: number;
+}
+
+/**
+ * Drives sagas: runs each one's current action, decides, and commits the new state together
+ * with its step log and order-status commands (outbox) before taking the next action. Work
+ * arrives by kick() — after a commit that created or changed a saga — and by timers for
+ * backoff; nothing polls. A saga changed by someone else meanwhile (an abort) is re-read.
+ */
+export class SagaRunner {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly queued = new Set<string>();
+  private readonly queue: string[] = [];
+  private readonly running = new Set<string>();
+  private readonly again = new Set<string>();
+  private active = 0;
+  private stopped = false;
+  private drained: (() => void) | undefined;
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Runs the saga of `orderId` now, or at `at` (epoch ms) if that is later. */
+  kick(orderId: string, at = Date.now()): void {
+    if (this.stopped) return;
+    if (this.running.has(orderId)) {
+      this.again.add(orderId);
+      return;
+    }
+    const wait = at - Date.now();
+    if (wait <= 0) return this.enqueue(orderId);
+    clearTimeout(this.timers.get(orderId));
+    this.timers.set(orderId, setTimeout(() => this.enqueue(orderId), wait));
+  }
+
+  /** Resumes every saga that is not over: after a crash nothing stays stuck. */
+  async resumeAll(): Promise<number> {
+    const unfinished = await repo.unfinished(this.deps.db);
+    for (const s of unfinished) this.kick(s.order_id, Number(s.next_run_at));
+    return unfinished.length;
+  }
+
+  /** Stops taking work and waits for the actions in flight to be recorded. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.queue.length = 0;
+    if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+  }
+
+  /** Sagas being driven or waiting for a slot (for metrics and tests). */
+  get load(): { active: number; queued: number; scheduled: number } {
+    return { active: this.active, queued: this.queue.length, scheduled: this.timers.size };
+  }
+
+  private enqueue(orderId: string): void {
+    clearTimeout(this.timers.get(orderId));
+    this.timers.delete(orderId);
+    if (this.queued.has(orderId) || this.stopped) return;
+    this.queued.add(orderId);
+    this.queue.push(orderId);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active < this.deps.concurrency && this.queue.length > 0) {
+      const orderId = this.queue.shift()!;
+      this.queued.delete(orderId);
+      this.active++;
+      this.running.add(orderId);
+      void this.drive(orderId)
+        .catch((error: unknown) => {
+          // The state in the database is intact; try again shortly rather than leave the saga idle.
+          this.deps.logger.error({ err: error, order_id: orderId }, 'saga run failed; retrying');
+          this.timers.set(orderId, setTimeout(() => this.enqueue(orderId), 1000));
+        })
+        .finally(() => {
+          this.active--;
+          this.running.delete(orderId);
+          if (this.again.delete(orderId)) this.enqueue(orderId);
+          if (this.stopped && this.active === 0) this.drained?.();
+          this.pump();
+        });
+    }
+  }
+
+  private async drive(orderId: string): Promise<void> {
+    let saga = await repo.find(this.deps.db, orderId);
+    while (saga && !isOver(saga) && !this.stopped) {
+      if (saga.nextRunAt > Date.now()) {
+        const at = saga.nextRunAt;
+        this.timers.set(orderId, setTimeout(() => this.enqueue(orderId), at - Date.now()));
+        return;
+      }
+      const current: Saga = saga;
+      const parent = parseTraceparent(current.traceparent ?? undefined);
+      const outcome = await runWithTrace(newSpan(parent), () => this.perform(current));
+      const t = decide(current, outcome, Date.now(), this.deps.policy);
+      const nextSaga = { ...t.saga, version: current.version + 1 };
+      if (await this.commit(current.version, nextSaga, t)) {
+        saga = nextSaga;
+      } else {
+        saga = await repo.find(this.deps.db, orderId); // changed meanwhile: decide again from what is stored
+      }
+    }
+  }
+
+  private async perform(saga: Saga): Promise<ActionOutcome> {
+    const { stock, payments } = this.deps;
+    try {
+      switch (saga.action) {
+        case 'reserve-stock':
+          return await stock.reserve(saga);
+        case 'charge-payment':
+          return await payments.charge(saga);
+        case 'commit-stock':
+          return await stock.commit(saga);
+        case 'release-stock':
+          return await stock.release(saga);
+        case 'refund-payment':
+          return await payments.refund(saga);
+        case null:
+          return { kind: 'error', transient: false, reason: 'no action' };
+      }
+    } catch (error) {
+      return { kind: 'error', transient: isTransient(error), reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Commits a transition: the saga row (if still at `expectedVersion`), its log and its commands. */
+  private commit(expectedVersion: number, saga: Saga, t: Transition): Promise<boolean> {
+    const now = saga.updatedAt;
+    return this.deps.db.transaction(async (tx) => {
+      if (!(await repo.update(tx, saga, expectedVersion))) return false;
+      await repo.appendLog(tx, saga.orderId, t.log, now);
+      for (const command of t.commands) {
+        await this.deps.outbox.enqueue(tx, Subject.OrderStatusCommand, {
+          event_id: randomUUID(),
+          event_type: EventType.OrderStatusRequested,
+          order_id: saga.orderId,
+          status: command.status,
+          occurred_at: new Date(now).toISOString(),
+          ...(command.reason ? { reason: command.reason } : {}),
+        });
+      }
+      return true;
+    });
+  }
+}

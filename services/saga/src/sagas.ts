@@ -1,0 +1,90 @@
+import { OrderStatus, SagaState, toMinorUnits, type OrderCreatedEvent, type OrderTerminalEvent } from '@shopflow/contracts';
+import type { Db, Queryable } from '@shopflow/platform/db';
+import { AppError, ErrorCode } from '@shopflow/platform/errors';
+import { currentTrace, formatTraceparent } from '@shopflow/platform/tracing';
+import { sagaRepository as repo } from './db/saga-repository.js';
+import { abort, resume, startSaga, type Saga, type Transition } from './domain/saga.js';
+import type { SagaRunner } from './runner.js';
+
+/** The orchestrator's use cases: react to order events, serve and resume sagas. */
+export function createSagas(db: Db, runner: SagaRunner) {
+  async function apply(tx: Queryable, before: Saga, t: Transition): Promise<void> {
+    const after = { ...t.saga, version: before.version + 1 };
+    if (!(await repo.update(tx, after, before.version))) throw new AppError(ErrorCode.Conflict, `saga ${before.orderId} changed concurrently`);
+    await repo.appendLog(tx, after.orderId, t.log, after.updatedAt);
+    tx.afterCommit(() => runner.kick(after.orderId));
+  }
+
+  return {
+    /** orders.created: start the order's saga (once, however often the event arrives). */
+    async onOrderCreated(tx: Queryable, event: OrderCreatedEvent): Promise<void> {
+      const trace = currentTrace();
+      const saga = startSaga(
+        {
+          orderId: event.order_id,
+          customerId: event.customer_id,
+          productId: event.product_id,
+          quantity: event.quantity,
+          amountMinor: event.amount_minor,
+        },
+        Date.now(),
+        trace ? formatTraceparent(trace) : null,
+      );
+      if (await repo.insert(tx, saga)) {
+        await repo.appendLog(tx, saga.orderId, [{ action: 'saga', result: 'started', detail: null }], saga.createdAt);
+        tx.afterCommit(() => runner.kick(saga.orderId));
+      }
+    },
+
+    /** orders.cancelled / orders.failed: if the saga did not cause it, undo what it did. */
+    async onOrderEnded(tx: Queryable, event: OrderTerminalEvent): Promise<void> {
+      if (event.status === OrderStatus.Completed) return;
+      const saga = await repo.find(tx, event.order_id, { lock: true });
+      const now = Date.now();
+      if (!saga) {
+        // The order ended before its orders.created reached us: record a finished saga so that
+        // the late orders.created starts nothing.
+        const ended: Saga = {
+          ...startSaga(
+            {
+              orderId: event.order_id,
+              customerId: event.customer_id,
+              productId: event.product_id,
+              quantity: event.quantity,
+              amountMinor: toMinorUnits(event.amount) ?? 0,
+            },
+            now,
+          ),
+          state: event.status === OrderStatus.Cancelled ? SagaState.Cancelled : SagaState.Failed,
+          action: null,
+          outcome: event.status,
+          orderEnded: true,
+          reason: `order ${event.status} before its saga started`,
+        };
+        await repo.insert(tx, ended);
+        await repo.appendLog(tx, ended.orderId, [{ action: 'saga', result: 'aborted', detail: ended.reason }], now);
+        return;
+      }
+      const t = abort(saga, event.status, now);
+      if (t.log.length > 0) await apply(tx, saga, t);
+    },
+
+    get: (orderId: string) => repo.find(db, orderId),
+    log: (orderId: string) => repo.log(db, orderId),
+    list: (filter: { state?: string; parked?: boolean; limit: number }) => repo.list(db, filter),
+    summary: () => repo.countByState(db),
+
+    /** Resumes a parked saga's compensations (an operator's retry). */
+    async retry(orderId: string): Promise<Saga> {
+      return db.transaction(async (tx) => {
+        const saga = await repo.find(tx, orderId, { lock: true });
+        if (!saga) throw new AppError(ErrorCode.NotFound, `saga ${orderId} not found`);
+        const t = resume(saga, Date.now());
+        if (!t) throw new AppError(ErrorCode.Conflict, `saga ${orderId} is not parked (state ${saga.state})`);
+        await apply(tx, saga, t);
+        return { ...t.saga, version: saga.version + 1 };
+      });
+    },
+  };
+}
+export type Sagas = ReturnType<typeof createSagas>;
