@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// `npm run dlq -- list [limit]` shows dead letters; `npm run dlq -- replay <seq>` publishes one again
+// on its original subject and removes it from the DLQ stream.
+import { createLogger } from '@shopflow/platform/logger';
+import { connectMessaging, listDeadLetters, replayDeadLetter } from '@shopflow/platform/messaging';
+
+const [command, arg] = process.argv.slice(2);
+const usage = 'usage: npm run dlq -- list [limit] | replay <seq>';
+
+async function main(): Promise<number> {
+  if (command !== 'list' && command !== 'replay') {
+    console.error(usage);
+    return 2;
+  }
+  const messaging = await connectMessaging(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'shopflow-dlq-cli', createLogger('dlq', 'warn'));
+  try {
+    if (command === 'list') {
+      const letters = await listDeadLetters(messaging.jsm, Number(arg ?? 100));
+      if (letters.length === 0) console.log('no dead letters');
+      for (const l of letters) {
+        console.log(`#${l.seq}  ${l.at}  ${l.subject}  consumer=${l.consumer}  deliveries=${l.deliveries}\n    reason: ${l.reason}\n    payload: ${l.payload.slice(0, 300)}`);
+      }
+      return 0;
+    }
+    const seq = Number(arg);
+    if (!Number.isInteger(seq) || seq <= 0) {
+      console.error(usage);
+      return 2;
+    }
+    const letter = await replayDeadLetter(messaging.js, messaging.jsm, seq);
+    console.log(`replayed #${seq} on ${letter.subject}`);
+    return 0;
+  } finally {
+    await messaging.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`dlq: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
