@@ -22,11 +22,14 @@ export class AppError extends Error {
   override name = 'AppError';
   readonly code: ErrorCode;
   readonly errors: FieldError[];
+  /** A finer problem type than the code gives (e.g. `reservation-released`); defaults to the code. */
+  readonly type: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { errors?: FieldError[]; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { errors?: FieldError[]; cause?: unknown; type?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.errors = options.errors ?? [];
+    this.type = options.type;
   }
 
   /** A 4xx for one bad field. */

@@ -96,7 +96,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     if (error instanceof AppError) {
       const status = httpStatusOf[error.code];
       if (status >= 500) request.log.warn({ err: error }, 'request failed');
-      const slug = error.code.toLowerCase().replaceAll('_', '-');
+      const slug = error.type ?? error.code.toLowerCase().replaceAll('_', '-');
       return sendProblem(reply, problem(status, slug, status >= 500 ? undefined : error.message, error.errors, request.url));
     }
     const status = (error as FastifyError).statusCode ?? 500;

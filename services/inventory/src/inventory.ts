@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { ReservationStatus } from '@shopflow/contracts';
+import type { Db, Queryable } from '@shopflow/platform/db';
+import { AppError, ErrorCode } from '@shopflow/platform/errors';
+import { inventoryRepository as repo } from './db/inventory-repository.js';
+import type { Product } from './domain/product.js';
+import {
+  SETTLEMENTS,
+  decideReplay,
+  decideSettlement,
+  reserveMove,
+  type ReserveRequest,
+  type Reservation,
+  type Settlement,
+} from './domain/reservation.js';
+
+export interface InventoryDeps {
+  db: Db;
+}
+
+export interface PutProductResult {
+  product: Product;
+  /** False when the product existed and was restocked. */
+  created: boolean;
+}
+
+export interface ReserveResult {
+  reservation: Reservation;
+  /** False for a replay: the order already held this reservation and nothing more was taken. */
+  created: boolean;
+}
+
+function productNotFound(productId: string): AppError {
+  return new AppError(ErrorCode.NotFound, `product ${productId} not found`);
+}
+
+/**
+ * The inventory service's use cases. Each call is one transaction of as few statements as it can
+ * be: the stock moves are conditional updates, so concurrent calls never oversell.
+ */
+export function createInventory({ db }: InventoryDeps) {
+  /**
+   * Moves `quantity` of a product from available to reserved, or throws (rolling `tx` back).
+   * Short stock is the seed's 400 on its own endpoint and a 409 `insufficient-stock` on the saga's.
+   */
+  async function take(tx: Queryable, productId: string, quantity: number, at: string, shortCode: ErrorCode = ErrorCode.InsufficientStock): Promise<Product> {
+    const product = await repo.moveStock(tx, productId, reserveMove(quantity), at);
+    if (product) return product;
+    // Only the failure path pays for telling "no such product" from "not enough of it".
+    const current = await repo.findProduct(tx, productId);
+    if (!current) throw productNotFound(productId);
+    throw new AppError(shortCode, `insufficient stock of ${productId}: ${current.available} available, ${quantity} requested`, {
+      errors: [{ field: 'quantity', reason: `exceeds the ${current.available} available` }],
+      type: 'insufficient-stock',
+    });
+  }
+
+  /** Runs a settlement inside `tx`; see SETTLEMENTS for what each one may do. */
+  async function settle(tx: Queryable, action: Settlement, orderId: string, at: string): Promise<Reservation> {
+    const rule = SETTLEMENTS[action];
+    // Round two exists for one race on PostgreSQL: a reserve for this order committing between our
+    // statements. The second round sees its row, so a third is never needed.
+    for (let round = 1; ; round++) {
+      // The common case in one statement: the reservation is in the status this action starts from.
+      const changed = await repo.changeStatus(tx, orderId, rule.from, rule.to, at);
+      if (changed) {
+        if (changed.productId === null || !(await repo.moveStock(tx, changed.productId, rule.move(changed.quantity), at))) {
+          throw new AppError(ErrorCode.Internal, `stock of ${changed.productId} cannot take the ${action} of order ${orderId}`);
+        }
+        return changed;
+      }
+      // Otherwise decide on the locked row, which no concurrent call can change under us.
+      const current = await repo.findReservation(tx, orderId, { lock: true });
+      const decision = decideSettlement(action, current?.status);
+      switch (decision.kind) {
+        case 'unchanged':
+          return current!;
+        case 'missing':
+          throw new AppError(ErrorCode.NotFound, `no reservation for order ${orderId}`);
+        case 'rejected':
+          throw new AppError(ErrorCode.Conflict, decision.reason, { errors: [{ field: 'order_id', reason: decision.reason }] });
+        case 'tombstone': {
+          const tombstone: Reservation = {
+            orderId,
+            productId: null,
+            quantity: 0,
+            status: ReservationStatus.Released,
+            createdAt: at,
+            updatedAt: at,
+          };
+          if (await repo.insertReservation(tx, tombstone)) return tombstone;
+          break;
+        }
+        case 'apply':
+          // A reserve committed after our first statement; the row is locked now, so round two cannot miss it.
+          break;
+      }
+      if (round === 2) throw new AppError(ErrorCode.Internal, `reservation of order ${orderId} kept changing during ${action}`);
+    }
+  }
+
+  return {
+    getProduct: (productId: string) => repo.findProduct(db, productId),
+
+    /** Creates a product, or renames it and sets its available stock (reserved and sold stay). */
+    async putProduct(productId: string, name: string, available: number): Promise<PutProductResult> {
+      const at = new Date().toISOString();
+      // Each statement is atomic and products are never deleted, so no transaction is needed.
+      const created = await repo.createProduct(db, {
+        productId,
+        productName: name,
+        available,
+        reserved: 0,
+        sold: 0,
+        createdAt: at,
+        updatedAt: at,
+      });
+      if (created) return { product: created, created: true };
+      const product = await repo.restock(db, productId, name, available, at);
+      if (!product) throw new AppError(ErrorCode.Internal, `product ${productId} vanished while being restocked`);
+      return { product, created: false };
+    },
+
+    /**
+     * The seed's `POST /inventory/:id/reserve`: reserves stock for no order. It is recorded as a
+     * reservation of its own (`manual-<uuid>`) so the stock stays accounted for.
+     */
+    async reserveManually(productId: string, quantity: number): Promise<Product> {
+      const at = new Date().toISOString();
+      const reservation: Reservation = {
+        orderId: `manual-${randomUUID()}`,
+        productId,
+        quantity,
+        status: ReservationStatus.Reserved,
+        createdAt: at,
+        updatedAt: at,
+      };
+      return db.transaction(async (tx) => {
+        await repo.insertReservation(tx, reservation);
+        return take(tx, productId, quantity, at);
+      });
+    },
+
+    /** Reserves stock for an order; a repeated call answers with the same reservation and takes nothing. */
+    async reserve(request: ReserveRequest): Promise<ReserveResult> {
+      const at = new Date().toISOString();
+      const reservation: Reservation = { ...request, status: ReservationStatus.Reserved, createdAt: at, updatedAt: at };
+      return db.transaction(async (tx) => {
+        // The insert is the idempotency gate: only the call that creates the row takes stock.
+        if (await repo.insertReservation(tx, reservation)) {
+          await take(tx, request.productId, request.quantity, at, ErrorCode.Conflict);
+          return { reservation, created: true };
+        }
+        const existing = await repo.findReservation(tx, request.orderId);
+        if (!existing) throw new AppError(ErrorCode.Internal, `reservation of order ${request.orderId} conflicted but is missing`);
+        const decision = decideReplay(existing, request);
+        switch (decision.kind) {
+          case 'replay':
+            return { reservation: existing, created: false };
+          case 'released':
+            throw new AppError(ErrorCode.Conflict, `the reservation of order ${request.orderId} was already released`, {
+              errors: [{ field: 'order_id', reason: 'reservation was released' }],
+              type: 'reservation-released',
+            });
+          case 'mismatch':
+            throw new AppError(ErrorCode.Conflict, decision.reason, { errors: [{ field: 'order_id', reason: decision.reason }] });
+        }
+      });
+    },
+
+    /** Reserved stock becomes sold. */
+    commit: (orderId: string) => db.transaction((tx) => settle(tx, 'commit', orderId, new Date().toISOString())),
+
+    /** Reserved stock becomes available again; with no reservation, records a tombstone that refuses a late reserve. */
+    release: (orderId: string) => db.transaction((tx) => settle(tx, 'release', orderId, new Date().toISOString())),
+
+    /** Compensates a commit: sold stock becomes available again. */
+    return: (orderId: string) => db.transaction((tx) => settle(tx, 'return', orderId, new Date().toISOString())),
+
+    getReservation: (orderId: string) => repo.findReservation(db, orderId),
+  };
+}
+export type Inventory = ReturnType<typeof createInventory>;

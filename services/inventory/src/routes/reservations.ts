@@ -1,0 +1,71 @@
+import { Type } from '@sinclair/typebox';
+import { problemResponses, notFound, type HttpServer } from '@shopflow/platform/http';
+import { toReservationView } from '../domain/reservation.js';
+import type { Inventory } from '../inventory.js';
+import { Id, Quantity, ReservationView } from './schemas.js';
+
+const OrderParams = Type.Object({ order_id: Id });
+
+const CreateReservation = Type.Object(
+  { order_id: Id, product_id: Id, quantity: Quantity },
+  { additionalProperties: false },
+);
+
+const SETTLEMENT_SUMMARIES = {
+  commit: 'Commit a reservation: reserved stock becomes sold (idempotent)',
+  release: 'Release a reservation: reserved stock becomes available (idempotent; with no reservation, records a tombstone)',
+  return: 'Return a committed reservation: sold stock becomes available (idempotent; compensates a commit)',
+} as const;
+
+/** The saga's reservation API, keyed by order id; every call is idempotent. */
+export function reservationRoutes(app: HttpServer, inventory: Inventory): void {
+  app.addSchema(ReservationView);
+  const reservation = Type.Ref(ReservationView);
+
+  app.post(
+    '/reservations',
+    {
+      schema: {
+        summary: "Reserve stock for an order (201), or answer a replay with the order's reservation (200)",
+        body: CreateReservation,
+        response: { 200: reservation, 201: reservation, ...problemResponses(400, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { order_id, product_id, quantity } = request.body;
+      const result = await inventory.reserve({ orderId: order_id, productId: product_id, quantity });
+      if (result.created) reply.code(201).header('location', `/reservations/${order_id}`);
+      return reply.send(toReservationView(result.reservation));
+    },
+  );
+
+  app.get(
+    '/reservations/:order_id',
+    {
+      schema: {
+        summary: "An order's reservation",
+        params: OrderParams,
+        response: { 200: reservation, ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const found = await inventory.getReservation(request.params.order_id);
+      if (!found) notFound('reservation of order', request.params.order_id);
+      return toReservationView(found);
+    },
+  );
+
+  for (const action of ['commit', 'release', 'return'] as const) {
+    app.post(
+      `/reservations/:order_id/${action}`,
+      {
+        schema: {
+          summary: SETTLEMENT_SUMMARIES[action],
+          params: OrderParams,
+          response: { 200: reservation, ...problemResponses(400, 404, 409) },
+        },
+      },
+      async (request) => toReservationView(await inventory[action](request.params.order_id)),
+    );
+  }
+}
