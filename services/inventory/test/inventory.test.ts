@@ -193,7 +193,6 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
       ['a negative number', { raw: '-1' }, 'validation', 'body'],
       ['a fraction', { raw: '1.5' }, 'validation', 'body'],
       ['an object', { raw: '{"quantity":2}' }, 'validation', 'body'],
-      ['plain text "2"', { raw: '2', contentType: 'text/plain' }, 'validation', 'body'],
       ['no body at all', {}, 'validation', 'body'],
       ['a body that is not JSON', { raw: 'two' }, 'ctp-invalid-json-body', 'Body'],
       ['an empty JSON body', { raw: '' }, 'ctp-empty-json-body', 'Body'],
@@ -203,6 +202,13 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
       expectProblem(res, 400, slug);
       if (slug === 'validation') expect(res.body.errors[0].field).toBe(field);
       else expect(res.body.detail).toContain(field);
+      expect(await stock(id)).toEqual({ available_quantity: 5, reserved_quantity: 0, sold_quantity: 0 });
+    });
+
+    it('refuses plain text "2" as an unsupported media type, changing nothing', async () => {
+      const id = await newProduct(5);
+      const res = await call('POST', `/inventory/${id}/reserve`, undefined, { raw: '2', contentType: 'text/plain' });
+      expectProblem(res, 415, 'ctp-invalid-media-type');
       expect(await stock(id)).toEqual({ available_quantity: 5, reserved_quantity: 0, sold_quantity: 0 });
     });
   });

@@ -77,6 +77,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpServer;
 
+  // A JSON API: a text/plain body is an unsupported media type (415), not a string to validate.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);
   await app.register(swagger, {
     openapi: { info: { title: options.title ?? `Shopflow ${options.service}`, version: '1.0.0' } },
