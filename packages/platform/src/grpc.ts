@@ -69,6 +69,8 @@ export function unaryHandler<Req, Res>(
   onUnexpected: (error: unknown) => void,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    // The caller gave up before this call was read (its deadline passed while we were stalled): do nothing.
+    if (call.cancelled) return;
     const parent = parseTraceparent(call.metadata.get('traceparent')[0]?.toString());
     const span = newSpan(parent);
     runWithTrace(span, () => {
