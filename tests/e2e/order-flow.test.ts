@@ -29,7 +29,12 @@ describe('the order flow through the gateway (embedded databases, payments alway
     for (const base of [system.url('order'), gw]) {
       const created = await call(base, 'POST', '/orders', SEED_ORDER);
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ ...SEED_ORDER, status: 'PENDING', id: expect.any(String), created_at: expect.any(String) });
+      expect(created.body).toMatchObject({
+        ...SEED_ORDER,
+        status: 'PENDING',
+        id: expect.any(String),
+        created_at: expect.any(String),
+      });
       const fetched = await call(base, 'GET', `/orders/${created.body.id}`);
       expect(fetched.status).toBe(200);
       expect(fetched.body.id).toBe(created.body.id);
@@ -84,7 +89,9 @@ describe('the order flow through the gateway (embedded databases, payments alway
     const productId = await product(20);
     const customer = `C-${randomUUID()}`;
     const placed = await Promise.all(
-      Array.from({ length: 50 }, () => call(gw, 'POST', '/orders', { customer_id: customer, product_id: productId, quantity: 1, amount: 5 })),
+      Array.from({ length: 50 }, () =>
+        call(gw, 'POST', '/orders', { customer_id: customer, product_id: productId, quantity: 1, amount: 5 }),
+      ),
     );
     expect(placed.every((p) => p.status === 201)).toBe(true);
     const orders = await Promise.all(placed.map((p) => settled(gw, p.body.id, 60_000)));
@@ -136,14 +143,20 @@ describe('the order flow through the gateway (embedded databases, payments alway
     expect(again.status).toBe(201);
     expect(again.body.id).toBe(first.body.id);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    expectProblem(await call(gw, 'POST', '/orders', { ...body, quantity: 2 }, { 'idempotency-key': key }), 422, 'Idempotency-Key');
+    expectProblem(
+      await call(gw, 'POST', '/orders', { ...body, quantity: 2 }, { 'idempotency-key': key }),
+      422,
+      'Idempotency-Key',
+    );
     expect((await call(gw, 'GET', `/orders?customer_id=${body.customer_id}`)).body.orders).toHaveLength(1);
   });
 
   it('keeps every acknowledged order when the order service is killed with SIGKILL', async () => {
     const customer = `C-${randomUUID()}`;
     const placed = await Promise.all(
-      Array.from({ length: 30 }, () => call(system.url('order'), 'POST', '/orders', { customer_id: customer, product_id: 'PROD001', quantity: 1, amount: 1 })),
+      Array.from({ length: 30 }, () =>
+        call(system.url('order'), 'POST', '/orders', { customer_id: customer, product_id: 'PROD001', quantity: 1, amount: 1 }),
+      ),
     );
     const acknowledged = placed.filter((p) => p.status === 201).map((p) => p.body.id as string);
     await system.services.order.kill('SIGKILL');
@@ -176,7 +189,11 @@ describe('a declined payment (PostgreSQL, payments always decline)', () => {
       expect.arrayContaining(['reserve-stock:ok', 'charge-payment:rejected', 'release-stock:ok']),
     );
     const after = (await call(gw, 'GET', '/inventory/PROD001')).body;
-    expect(after).toMatchObject({ available_quantity: before.available_quantity, reserved_quantity: 0, sold_quantity: before.sold_quantity });
+    expect(after).toMatchObject({
+      available_quantity: before.available_quantity,
+      reserved_quantity: 0,
+      sold_quantity: before.sold_quantity,
+    });
     const notes = await waitFor('the notification', async () => {
       const res = await call(gw, 'GET', `/notifications?customer_id=${customer}`);
       return res.body.notifications.length > 0 && res.body.notifications;

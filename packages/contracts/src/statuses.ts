@@ -11,11 +11,7 @@ export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
 export const ORDER_STATUSES = Object.values(OrderStatus);
 
 /** The three statuses an order can end in; each produces exactly one notification. */
-export const TERMINAL_ORDER_STATUSES = [
-  OrderStatus.Completed,
-  OrderStatus.Cancelled,
-  OrderStatus.Failed,
-] as const;
+export const TERMINAL_ORDER_STATUSES = [OrderStatus.Completed, OrderStatus.Cancelled, OrderStatus.Failed] as const;
 export type TerminalOrderStatus = (typeof TERMINAL_ORDER_STATUSES)[number];
 
 export function isTerminalOrderStatus(status: string): status is TerminalOrderStatus {

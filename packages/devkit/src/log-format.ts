@@ -9,13 +9,13 @@ export function formatLogLine(service: string, line: string, colour: boolean, in
   if (!line.startsWith('{')) return `${prefix} ${line}`;
   try {
     const entry = JSON.parse(line) as Record<string, unknown>;
-    const level = String(entry.level ?? 'info');
+    const level = typeof entry.level === 'string' ? entry.level : 'info';
     const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : '';
     const extras = Object.entries(entry)
       .filter(([k]) => !HIDDEN.has(k))
-      .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(' ');
-    return `${c('90', time)} ${c(LEVEL_COLOURS[level] ?? '0', level.toUpperCase().padEnd(5))} ${prefix} ${String(entry.msg ?? '')}${extras ? ` ${c('90', extras)}` : ''}`;
+    return `${c('90', time)} ${c(LEVEL_COLOURS[level] ?? '0', level.toUpperCase().padEnd(5))} ${prefix} ${typeof entry.msg === 'string' ? entry.msg : ''}${extras ? ` ${c('90', extras)}` : ''}`;
   } catch {
     return `${prefix} ${line}`;
   }

@@ -35,7 +35,8 @@ export class NatsServer {
     private readonly log?: (line: string) => void,
   ) {
     const binary = findNatsServer();
-    if (!binary) throw new Error('nats-server not found: install it (Debian: apt-get install -y nats-server) or set NATS_SERVER_BIN');
+    if (!binary)
+      throw new Error('nats-server not found: install it (Debian: apt-get install -y nats-server) or set NATS_SERVER_BIN');
     this.binary = binary;
     this.url = `nats://127.0.0.1:${port}`;
   }

@@ -39,7 +39,12 @@ export function envNumber(
   return value;
 }
 
-export function envInt(name: string, fallback: number, range: { min?: number; max?: number } = {}, env: Env = process.env): number {
+export function envInt(
+  name: string,
+  fallback: number,
+  range: { min?: number; max?: number } = {},
+  env: Env = process.env,
+): number {
   return envNumber(name, fallback, { ...range, integer: true }, env);
 }
 

@@ -78,9 +78,5 @@ export function errorCodeOfGrpc(status: number): ErrorCode {
 /** True for failures that a retry may heal: the callee was unreachable, slow or broken. */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof AppError)) return true;
-  return (
-    error.code === ErrorCode.Unavailable ||
-    error.code === ErrorCode.DeadlineExceeded ||
-    error.code === ErrorCode.Internal
-  );
+  return error.code === ErrorCode.Unavailable || error.code === ErrorCode.DeadlineExceeded || error.code === ErrorCode.Internal;
 }

@@ -42,20 +42,19 @@ export function createPaymentClient(address: string, defaultTimeoutMs = 2000): P
       new Promise<Res>((resolve, reject) => {
         const metadata = new grpc.Metadata();
         for (const [k, v] of Object.entries(traceHeaders())) metadata.set(k, v);
-        method.call(client, request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
+        method(request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
           if (!error) return resolve(response);
-          reject(new AppError(errorCodeOfGrpc(error.code), `payment ${name}: ${error.details || error.message}`, { cause: error }));
+          reject(
+            new AppError(errorCodeOfGrpc(error.code), `payment ${name}: ${error.details || error.message}`, { cause: error }),
+          );
         });
       });
   }
   return {
-    processPayment: call<PaymentRequest, PaymentResponse>(client.processPayment as Unary<PaymentRequest, PaymentResponse>, 'ProcessPayment'),
-    getPayment: call<GetPaymentRequest, Payment>(client.getPayment as Unary<GetPaymentRequest, Payment>, 'GetPayment'),
-    refundPayment: call<RefundRequest, RefundResponse>(client.refundPayment as Unary<RefundRequest, RefundResponse>, 'RefundPayment'),
-    getPaymentByOrder: call<GetPaymentByOrderRequest, Payment>(
-      client.getPaymentByOrder as Unary<GetPaymentByOrderRequest, Payment>,
-      'GetPaymentByOrder',
-    ),
+    processPayment: call<PaymentRequest, PaymentResponse>(client.processPayment.bind(client), 'ProcessPayment'),
+    getPayment: call<GetPaymentRequest, Payment>(client.getPayment.bind(client), 'GetPayment'),
+    refundPayment: call<RefundRequest, RefundResponse>(client.refundPayment.bind(client), 'RefundPayment'),
+    getPaymentByOrder: call<GetPaymentByOrderRequest, Payment>(client.getPaymentByOrder.bind(client), 'GetPaymentByOrder'),
     close: () => client.close(),
   };
 }

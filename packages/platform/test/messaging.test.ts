@@ -120,7 +120,10 @@ describe.each(['sqlite', 'postgres'] as const)('outbox, relay and inbox on %s', 
     const event = command(`dup-${dialect}`);
     for (let i = 0; i < 3; i++) {
       const h = headers();
-      await messaging.js.publish(Subject.OrderStatusCommand, JSON.stringify(event), { msgID: `${event.event_id}-${i}`, headers: h });
+      await messaging.js.publish(Subject.OrderStatusCommand, JSON.stringify(event), {
+        msgID: `${event.event_id}-${i}`,
+        headers: h,
+      });
     }
     await db.transaction(async (tx) => outbox.enqueue(tx, Subject.OrderStatusCommand, command(`dup-${dialect}-marker`)));
     await waitFor('the marker event', async () => (await appliedCount(`dup-${dialect}-marker`)) === 1);
@@ -139,10 +142,14 @@ describe.each(['sqlite', 'postgres'] as const)('outbox, relay and inbox on %s', 
     const poison = command(`poison-${dialect}`);
     await db.transaction(async (tx) => outbox.enqueue(tx, Subject.OrderStatusCommand, poison));
     const mine = async () => (await listDeadLetters(messaging.jsm)).filter((d) => d.consumer === durable);
-    const letters = await waitFor('three dead letters', async () => {
-      const l = await mine();
-      return l.length === 3 && l;
-    }, { timeoutMs: 30_000 });
+    const letters = await waitFor(
+      'three dead letters',
+      async () => {
+        const l = await mine();
+        return l.length === 3 && l;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(letters.map((l) => l.reason).join('\n')).toMatch(/does not match saga.order-status/);
     expect(letters.map((l) => l.reason).join('\n')).toMatch(/not JSON/);
     const poisoned = letters.find((l) => l.payload.includes(poison.event_id))!;
@@ -151,9 +158,13 @@ describe.each(['sqlite', 'postgres'] as const)('outbox, relay and inbox on %s', 
 
     // Replaying a letter publishes it again; here it is still poison, so it comes back to the DLQ.
     await replayDeadLetter(messaging.js, messaging.jsm, poisoned.seq);
-    await waitFor('the replayed letter to return', async () => {
-      const l = await mine();
-      return l.length === 3 && !l.some((x) => x.seq === poisoned.seq);
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'the replayed letter to return',
+      async () => {
+        const l = await mine();
+        return l.length === 3 && !l.some((x) => x.seq === poisoned.seq);
+      },
+      { timeoutMs: 30_000 },
+    );
   });
 });

@@ -43,7 +43,13 @@ export function createInventory({ db }: InventoryDeps) {
    * Moves `quantity` of a product from available to reserved, or throws (rolling `tx` back).
    * Short stock is the seed's 400 on its own endpoint and a 409 `insufficient-stock` on the saga's.
    */
-  async function take(tx: Queryable, productId: string, quantity: number, at: string, shortCode: ErrorCode = ErrorCode.InsufficientStock): Promise<Product> {
+  async function take(
+    tx: Queryable,
+    productId: string,
+    quantity: number,
+    at: string,
+    shortCode: ErrorCode = ErrorCode.InsufficientStock,
+  ): Promise<Product> {
     const product = await repo.moveStock(tx, productId, reserveMove(quantity), at);
     if (product) return product;
     // Only the failure path pays for telling "no such product" from "not enough of it".
@@ -152,7 +158,8 @@ export function createInventory({ db }: InventoryDeps) {
           return { reservation, created: true };
         }
         const existing = await repo.findReservation(tx, request.orderId);
-        if (!existing) throw new AppError(ErrorCode.Internal, `reservation of order ${request.orderId} conflicted but is missing`);
+        if (!existing)
+          throw new AppError(ErrorCode.Internal, `reservation of order ${request.orderId} conflicted but is missing`);
         const decision = decideReplay(existing, request);
         switch (decision.kind) {
           case 'replay':

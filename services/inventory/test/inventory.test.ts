@@ -15,7 +15,7 @@ const logger = createLogger('test', 'silent');
 interface Reply {
   status: number;
   contentType: string | null;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read the JSON freely
+
   body: any;
 }
 
@@ -116,7 +116,13 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
       const id = `P-${randomUUID().slice(0, 8)}`;
       const created = await call('PUT', `/inventory/${id}`, { product_name: 'Gadget', available_quantity: 10 });
       expect(created.status).toBe(201);
-      expect(created.body).toEqual({ product_id: id, product_name: 'Gadget', available_quantity: 10, reserved_quantity: 0, sold_quantity: 0 });
+      expect(created.body).toEqual({
+        product_id: id,
+        product_name: 'Gadget',
+        available_quantity: 10,
+        reserved_quantity: 0,
+        sold_quantity: 0,
+      });
 
       expect((await reserve(`o-${randomUUID()}`, id, 3)).status).toBe(201);
       const sold = `o-${randomUUID()}`;
@@ -125,7 +131,13 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
 
       const restocked = await call('PUT', `/inventory/${id}`, { product_name: 'Gadget v2', available_quantity: 50 });
       expect(restocked.status).toBe(200);
-      expect(restocked.body).toEqual({ product_id: id, product_name: 'Gadget v2', available_quantity: 50, reserved_quantity: 3, sold_quantity: 2 });
+      expect(restocked.body).toEqual({
+        product_id: id,
+        product_name: 'Gadget v2',
+        available_quantity: 50,
+        reserved_quantity: 3,
+        sold_quantity: 2,
+      });
       expect((await call('GET', `/inventory/${id}`)).body).toEqual(restocked.body);
     });
 
@@ -157,8 +169,17 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
       const id = await newProduct(10);
       const res = await call('POST', `/inventory/${id}/reserve`, 2);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ product_id: id, product_name: `Thing ${id}`, available_quantity: 8, reserved_quantity: 2, sold_quantity: 0 });
-      expect((await call('POST', `/inventory/${id}/reserve`, 8)).body).toMatchObject({ available_quantity: 0, reserved_quantity: 10 });
+      expect(res.body).toEqual({
+        product_id: id,
+        product_name: `Thing ${id}`,
+        available_quantity: 8,
+        reserved_quantity: 2,
+        sold_quantity: 0,
+      });
+      expect((await call('POST', `/inventory/${id}/reserve`, 8)).body).toMatchObject({
+        available_quantity: 0,
+        reserved_quantity: 10,
+      });
 
       const rows = await db.query<{ order_id: string; quantity: number; status: string }>(
         'SELECT order_id, quantity, status FROM reservations WHERE product_id = $1 ORDER BY quantity',
@@ -355,7 +376,8 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
       const statuses = replies.map((r) => r.status);
       expect(statuses.filter((s) => s === 201)).toHaveLength(20);
       expect(statuses.filter((s) => s === 409)).toHaveLength(30);
-      for (const r of replies.filter((x) => x.status === 409)) expect(r.body.type).toBe('urn:shopflow:problem:insufficient-stock');
+      for (const r of replies.filter((x) => x.status === 409))
+        expect(r.body.type).toBe('urn:shopflow:problem:insufficient-stock');
 
       const s = await stock(id);
       expect(s).toEqual({ available_quantity: 0, reserved_quantity: 20, sold_quantity: 0 });

@@ -72,7 +72,8 @@ export function createOrders({ db, outbox, catalog }: OrdersDeps) {
     /** Places an order (PENDING) and its `orders.created` event in one transaction. */
     async place(input: PlaceOrder, idempotencyKey?: string): Promise<PlaceOrderResult> {
       const amountMinor = toMinorUnits(input.amount);
-      if (amountMinor === undefined) throw AppError.invalid('amount', 'must be a non-negative amount with at most two decimal places');
+      if (amountMinor === undefined)
+        throw AppError.invalid('amount', 'must be a non-negative amount with at most two decimal places');
       if (!(await catalog.exists(input.product_id))) {
         throw AppError.invalid('product_id', `unknown product ${input.product_id}`, ErrorCode.Unprocessable);
       }

@@ -34,20 +34,49 @@ export interface SagaApp {
 export async function createSagaApp(deps: SagaAppDeps): Promise<SagaApp> {
   const { config, logger, db, messaging } = deps;
   const outbox = new Outbox(db, messaging.js, logger);
-  const runner = new SagaRunner({ db, outbox, stock: deps.stock, payments: deps.payments, policy: deps.policy, logger, concurrency: deps.concurrency });
+  const runner = new SagaRunner({
+    db,
+    outbox,
+    stock: deps.stock,
+    payments: deps.payments,
+    policy: deps.policy,
+    logger,
+    concurrency: deps.concurrency,
+  });
   const sagas = createSagas(db, runner);
   const consumerDeps = { messaging, db, logger, ackWaitMs: config.ackWaitMs, maxDeliver: config.maxDeliver };
   const consumers = [
-    new EventConsumer(consumerDeps, { stream: Stream.Orders, subject: Subject.OrderCreated, durable: 'saga-orders-created', handle: sagas.onOrderCreated }),
-    new EventConsumer(consumerDeps, { stream: Stream.Orders, subject: Subject.OrderCancelled, durable: 'saga-orders-cancelled', handle: sagas.onOrderEnded }),
-    new EventConsumer(consumerDeps, { stream: Stream.Orders, subject: Subject.OrderFailed, durable: 'saga-orders-failed', handle: sagas.onOrderEnded }),
+    new EventConsumer(consumerDeps, {
+      stream: Stream.Orders,
+      subject: Subject.OrderCreated,
+      durable: 'saga-orders-created',
+      handle: (tx, e) => sagas.onOrderCreated(tx, e),
+    }),
+    new EventConsumer(consumerDeps, {
+      stream: Stream.Orders,
+      subject: Subject.OrderCancelled,
+      durable: 'saga-orders-cancelled',
+      handle: (tx, e) => sagas.onOrderEnded(tx, e),
+    }),
+    new EventConsumer(consumerDeps, {
+      stream: Stream.Orders,
+      subject: Subject.OrderFailed,
+      durable: 'saga-orders-failed',
+      handle: (tx, e) => sagas.onOrderEnded(tx, e),
+    }),
   ];
   const http = await createHttpServer({
     service: 'saga',
     logger,
     checks: [
       { name: 'database', check: () => db.ping() },
-      { name: 'nats', check: () => { if (!messaging.isConnected()) throw new Error('disconnected'); }, critical: false },
+      {
+        name: 'nats',
+        check: () => {
+          if (!messaging.isConnected()) throw new Error('disconnected');
+        },
+        critical: false,
+      },
     ],
   });
   sagaRoutes(http, sagas);

@@ -48,7 +48,10 @@ export class SagaRunner {
     const wait = at - Date.now();
     if (wait <= 0) return this.enqueue(orderId);
     clearTimeout(this.timers.get(orderId));
-    this.timers.set(orderId, setTimeout(() => this.enqueue(orderId), wait));
+    this.timers.set(
+      orderId,
+      setTimeout(() => this.enqueue(orderId), wait),
+    );
   }
 
   /** Resumes every saga that is not over: after a crash nothing stays stuck. */
@@ -91,7 +94,10 @@ export class SagaRunner {
         .catch((error: unknown) => {
           // The state in the database is intact; try again shortly rather than leave the saga idle.
           this.deps.logger.error({ err: error, order_id: orderId }, 'saga run failed; retrying');
-          this.timers.set(orderId, setTimeout(() => this.enqueue(orderId), 1000));
+          this.timers.set(
+            orderId,
+            setTimeout(() => this.enqueue(orderId), 1000),
+          );
         })
         .finally(() => {
           this.active--;
@@ -108,7 +114,10 @@ export class SagaRunner {
     while (saga && !isOver(saga) && !this.stopped) {
       if (saga.nextRunAt > Date.now()) {
         const at = saga.nextRunAt;
-        this.timers.set(orderId, setTimeout(() => this.enqueue(orderId), at - Date.now()));
+        this.timers.set(
+          orderId,
+          setTimeout(() => this.enqueue(orderId), at - Date.now()),
+        );
         return;
       }
       const current: Saga = saga;

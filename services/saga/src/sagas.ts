@@ -10,7 +10,8 @@ import type { SagaRunner } from './runner.js';
 export function createSagas(db: Db, runner: SagaRunner) {
   async function apply(tx: Queryable, before: Saga, t: Transition): Promise<void> {
     const after = { ...t.saga, version: before.version + 1 };
-    if (!(await repo.update(tx, after, before.version))) throw new AppError(ErrorCode.Conflict, `saga ${before.orderId} changed concurrently`);
+    if (!(await repo.update(tx, after, before.version)))
+      throw new AppError(ErrorCode.Conflict, `saga ${before.orderId} changed concurrently`);
     await repo.appendLog(tx, after.orderId, t.log, after.updatedAt);
     tx.afterCommit(() => runner.kick(after.orderId));
   }

@@ -39,7 +39,8 @@ const ackWaitMs = 4000;
 // payment service is frozen (and longer than the ack wait, so frozen consumers see redeliveries).
 const stepTimeoutMs = 6000;
 const started = Date.now();
-const say = (text: string) => process.stdout.write(`[chaos ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${text}\n`);
+const say = (text: string) =>
+  process.stdout.write(`[chaos ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${text}\n`);
 
 async function main(): Promise<number> {
   const prng = new Prng(seed);
@@ -50,13 +51,15 @@ async function main(): Promise<number> {
     if (!logs.has(name)) logs.set(name, fs.createWriteStream(path.join(logDir, `${name}.log`)));
     logs.get(name)!.write(`${line}\n`);
   };
-  say(`seed=${seed} databases=${databases} rate=${rate}/s ${minutes > 0 ? `minutes=${minutes}` : 'one round'} logs=${path.relative(process.cwd(), logDir)}`);
+  say(
+    `seed=${seed} databases=${databases} rate=${rate}/s ${minutes > 0 ? `minutes=${minutes}` : 'one round'} logs=${path.relative(process.cwd(), logDir)}`,
+  );
 
   const system = await TestSystem.start({
     databases,
     sink,
     env: {
-      PAYMENT_SUCCESS_RATE: values['success-rate']!,
+      PAYMENT_SUCCESS_RATE: values['success-rate'],
       NATS_ACK_WAIT_MS: String(ackWaitMs),
       NATS_MAX_DELIVER: '1000',
       SAGA_STEP_TIMEOUT_MS: String(stepTimeoutMs),
@@ -82,7 +85,13 @@ async function main(): Promise<number> {
       initialStock.set(id, stockEach);
     }
 
-    const load = new LoadGenerator({ gatewayUrl: system.gatewayUrl, products: [...initialStock.keys()], rate, cancelRate: 0.05, seed });
+    const load = new LoadGenerator({
+      gatewayUrl: system.gatewayUrl,
+      products: [...initialStock.keys()],
+      rate,
+      cancelRate: 0.05,
+      seed,
+    });
     load.start();
     say(`load started: ${productCount} products × ${stockEach} in stock`);
 
@@ -100,7 +109,9 @@ async function main(): Promise<number> {
 
     await new Promise((r) => setTimeout(r, 3000));
     const result = await load.stop();
-    say(`load stopped: ${result.acknowledged.size} orders acknowledged, ${result.retries} client retries, ${result.cancelRequests} cancel requests`);
+    say(
+      `load stopped: ${result.acknowledged.size} orders acknowledged, ${result.retries} client retries, ${result.cancelRequests} cancel requests`,
+    );
 
     let lastDetail = '';
     await waitFor(

@@ -12,13 +12,19 @@ async function main(): Promise<number> {
     console.error(usage);
     return 2;
   }
-  const messaging = await connectMessaging(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'shopflow-dlq-cli', createLogger('dlq', 'warn'));
+  const messaging = await connectMessaging(
+    process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    'shopflow-dlq-cli',
+    createLogger('dlq', 'warn'),
+  );
   try {
     if (command === 'list') {
       const letters = await listDeadLetters(messaging.jsm, Number(arg ?? 100));
       if (letters.length === 0) console.log('no dead letters');
       for (const l of letters) {
-        console.log(`#${l.seq}  ${l.at}  ${l.subject}  consumer=${l.consumer}  deliveries=${l.deliveries}\n    reason: ${l.reason}\n    payload: ${l.payload.slice(0, 300)}`);
+        console.log(
+          `#${l.seq}  ${l.at}  ${l.subject}  consumer=${l.consumer}  deliveries=${l.deliveries}\n    reason: ${l.reason}\n    payload: ${l.payload.slice(0, 300)}`,
+        );
       }
       return 0;
     }

@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   for (const name of SERVICE_NAMES) {
     const port = portOf(name);
     if (await isListening(port)) {
-      say(`port ${port} (${ServiceDefaults[name].portEnv}) is already in use: stop what holds it or set ${ServiceDefaults[name].portEnv}`);
+      say(
+        `port ${port} (${ServiceDefaults[name].portEnv}) is already in use: stop what holds it or set ${ServiceDefaults[name].portEnv}`,
+      );
       process.exit(1);
     }
   }
@@ -33,7 +35,11 @@ async function main(): Promise<void> {
     say(`using NATS at ${natsUrl}`);
   } else {
     if (!findNatsServer()) {
-      say('nats-server not found and no NATS answers at ' + natsUrl + ': install it (Debian/Ubuntu: sudo apt-get install -y nats-server; macOS: brew install nats-server) or set NATS_URL');
+      say(
+        'nats-server not found and no NATS answers at ' +
+          natsUrl +
+          ': install it (Debian/Ubuntu: sudo apt-get install -y nats-server; macOS: brew install nats-server) or set NATS_URL',
+      );
       process.exit(1);
     }
     nats = await NatsServer.start({ port: natsPort, storeDir: path.join(dataDir, 'nats') });
@@ -71,8 +77,12 @@ async function main(): Promise<void> {
   await Promise.all(services.map((s) => s.waitReady(120_000)));
   const gateway = `http://127.0.0.1:${portOf('gateway')}`;
   say(`all six services ready in ${((Date.now() - started) / 1000).toFixed(1)} s — gateway at ${gateway}`);
-  say(`try: curl -s -X POST ${gateway}/orders -H 'Content-Type: application/json' -d '{"customer_id":"CUST001","product_id":"PROD001","quantity":2,"amount":99.99}'`);
-  say(`then: curl -s ${gateway}/orders/<id>   ·   curl -s ${gateway}/inventory/PROD001   ·   curl -s '${gateway}/notifications?customer_id=CUST001'`);
+  say(
+    `try: curl -s -X POST ${gateway}/orders -H 'Content-Type: application/json' -d '{"customer_id":"CUST001","product_id":"PROD001","quantity":2,"amount":99.99}'`,
+  );
+  say(
+    `then: curl -s ${gateway}/orders/<id>   ·   curl -s ${gateway}/inventory/PROD001   ·   curl -s '${gateway}/notifications?customer_id=CUST001'`,
+  );
 }
 
 main().catch((error: unknown) => {

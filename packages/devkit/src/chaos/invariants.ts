@@ -4,12 +4,40 @@ import { Stream } from '@shopflow/contracts';
 
 type Urls = Record<'order' | 'payment' | 'inventory' | 'notification' | 'saga', string>;
 
-interface OrderRow { id: string; status: string; product_id: string; quantity: number; amount_minor: number }
-interface ReservationRow { order_id: string; product_id: string | null; quantity: number; status: string }
-interface ProductRow { product_id: string; available: number; reserved: number; sold: number }
-interface PaymentRow { order_id: string; status: string; amount_minor: number }
-interface NotificationRow { order_id: string; order_status: string }
-interface SagaRow { order_id: string; state: string; parked: number; reason: string | null }
+interface OrderRow {
+  id: string;
+  status: string;
+  product_id: string;
+  quantity: number;
+  amount_minor: number;
+}
+interface ReservationRow {
+  order_id: string;
+  product_id: string | null;
+  quantity: number;
+  status: string;
+}
+interface ProductRow {
+  product_id: string;
+  available: number;
+  reserved: number;
+  sold: number;
+}
+interface PaymentRow {
+  order_id: string;
+  status: string;
+  amount_minor: number;
+}
+interface NotificationRow {
+  order_id: string;
+  order_status: string;
+}
+interface SagaRow {
+  order_id: string;
+  state: string;
+  parked: number;
+  reason: string | null;
+}
 
 const TERMINAL = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
 
@@ -58,7 +86,9 @@ export async function deadLetterCount(messaging: Messaging): Promise<number> {
 export async function sagaPaths(dbs: SystemDatabases): Promise<string> {
   const rows = await dbs
     .get('saga')
-    .query<{ action: string; result: string; n: number }>('SELECT action, result, COUNT(*) AS n FROM saga_log GROUP BY action, result ORDER BY action, result');
+    .query<{ action: string; result: string; n: number }>(
+      'SELECT action, result, COUNT(*) AS n FROM saga_log GROUP BY action, result ORDER BY action, result',
+    );
   return rows.map((r) => `${r.action}:${r.result}=${r.n}`).join(' ');
 }
 
@@ -72,8 +102,12 @@ export interface Counts {
 
 /** Whether the system is quiet: every order settled, every saga over, every outbox and consumer drained. */
 export async function quiet(dbs: SystemDatabases, messaging: Messaging): Promise<{ quiet: boolean; detail: string }> {
-  const [orders] = await dbs.get('order').query<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('COMPLETED','CANCELLED','FAILED')`);
-  const [sagas] = await dbs.get('saga').query<{ n: number }>(`SELECT COUNT(*) AS n FROM sagas WHERE state IN ('RUNNING','COMPENSATING')`);
+  const [orders] = await dbs
+    .get('order')
+    .query<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('COMPLETED','CANCELLED','FAILED')`);
+  const [sagas] = await dbs
+    .get('saga')
+    .query<{ n: number }>(`SELECT COUNT(*) AS n FROM sagas WHERE state IN ('RUNNING','COMPENSATING')`);
   const outbox = await dbs.outboxBacklog();
   const consumers = await consumerBacklog(messaging);
   const open = Number(orders?.n ?? 0);
@@ -103,13 +137,16 @@ export async function checkInvariants(
   for (const [id, placed] of acknowledged) {
     const o = byId.get(id);
     if (!o) v.push(`acknowledged order ${id} is missing`);
-    else if (o.product_id !== placed.productId || Number(o.quantity) !== placed.quantity) v.push(`order ${id} differs from what was placed`);
+    else if (o.product_id !== placed.productId || Number(o.quantity) !== placed.quantity)
+      v.push(`order ${id} differs from what was placed`);
   }
   for (const o of orders) if (!TERMINAL.has(o.status)) v.push(`order ${o.id} is stuck in ${o.status}`);
 
   // Stock: initial = available + reserved + sold, nothing reserved for an ended order, sold = committed.
   const products = await dbs.get('inventory').query<ProductRow>('SELECT product_id, available, reserved, sold FROM products');
-  const reservations = await dbs.get('inventory').query<ReservationRow>('SELECT order_id, product_id, quantity, status FROM reservations');
+  const reservations = await dbs
+    .get('inventory')
+    .query<ReservationRow>('SELECT order_id, product_id, quantity, status FROM reservations');
   const reservationOf = new Map(reservations.map((r) => [r.order_id, r]));
   for (const [productId, initial] of initialStock) {
     const p = products.find((x) => x.product_id === productId);
@@ -118,16 +155,22 @@ export async function checkInvariants(
       continue;
     }
     const [available, reserved, sold] = [Number(p.available), Number(p.reserved), Number(p.sold)];
-    if (available + reserved + sold !== initial) v.push(`product ${productId}: ${available} + ${reserved} + ${sold} != initial ${initial}`);
-    const held = reservations.filter((r) => r.product_id === productId && r.status === 'RESERVED').reduce((n, r) => n + Number(r.quantity), 0);
-    const committed = reservations.filter((r) => r.product_id === productId && r.status === 'COMMITTED').reduce((n, r) => n + Number(r.quantity), 0);
+    if (available + reserved + sold !== initial)
+      v.push(`product ${productId}: ${available} + ${reserved} + ${sold} != initial ${initial}`);
+    const held = reservations
+      .filter((r) => r.product_id === productId && r.status === 'RESERVED')
+      .reduce((n, r) => n + Number(r.quantity), 0);
+    const committed = reservations
+      .filter((r) => r.product_id === productId && r.status === 'COMMITTED')
+      .reduce((n, r) => n + Number(r.quantity), 0);
     if (reserved !== held) v.push(`product ${productId}: reserved ${reserved} but reservations hold ${held}`);
     if (sold !== committed) v.push(`product ${productId}: sold ${sold} but committed reservations hold ${committed}`);
   }
   for (const o of chaosOrders) {
     const r = reservationOf.get(o.id);
     if (o.status === 'COMPLETED') {
-      if (r?.status !== 'COMMITTED' || Number(r.quantity) !== Number(o.quantity)) v.push(`completed order ${o.id} has reservation ${r?.status ?? 'none'}`);
+      if (r?.status !== 'COMMITTED' || Number(r.quantity) !== Number(o.quantity))
+        v.push(`completed order ${o.id} has reservation ${r?.status ?? 'none'}`);
     } else if (r && (r.status === 'RESERVED' || r.status === 'COMMITTED')) {
       v.push(`${o.status} order ${o.id} still holds a ${r.status} reservation`);
     }
@@ -145,7 +188,8 @@ export async function checkInvariants(
     const p = paymentsOf.get(o.id)?.[0];
     if (o.status === 'COMPLETED') {
       if (p?.status !== 'SUCCESS') v.push(`completed order ${o.id} has payment ${p?.status ?? 'none'}`);
-      else if (Number(p.amount_minor) !== Number(o.amount_minor)) v.push(`order ${o.id} charged ${p.amount_minor}, not ${o.amount_minor}`);
+      else if (Number(p.amount_minor) !== Number(o.amount_minor))
+        v.push(`order ${o.id} charged ${p.amount_minor}, not ${o.amount_minor}`);
     } else if (p?.status === 'SUCCESS') {
       v.push(`${o.status} order ${o.id} was charged and not refunded`);
     }

@@ -67,8 +67,19 @@ export class LoadGenerator {
     }
   }
 
-  private async place(order: { key: string; productId: string; quantity: number; amount: number; cancelAfterMs: number | undefined }): Promise<void> {
-    const body = JSON.stringify({ customer_id: `chaos-${order.key.slice(0, 4)}`, product_id: order.productId, quantity: order.quantity, amount: order.amount });
+  private async place(order: {
+    key: string;
+    productId: string;
+    quantity: number;
+    amount: number;
+    cancelAfterMs: number | undefined;
+  }): Promise<void> {
+    const body = JSON.stringify({
+      customer_id: `chaos-${order.key.slice(0, 4)}`,
+      product_id: order.productId,
+      quantity: order.quantity,
+      amount: order.amount,
+    });
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await fetch(`${this.options.gatewayUrl}/orders`, {

@@ -4,7 +4,7 @@ import type { Db, Migration, Queryable, Row } from './types.js';
 // int8 (COUNT, BIGINT columns) as numbers: every value stored here stays below 2^53.
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock

@@ -97,8 +97,9 @@ export class SqliteDb implements Db {
   private txHooks: (() => void)[] = [];
   private readonly inTx: Queryable = {
     dialect: 'sqlite',
-    query: async <T extends object = Row>(sql: string, params: readonly unknown[] = []) => this.runQuery<T>(sql, params),
-    execute: async (sql, params = []) => this.runExecute(sql, params),
+    query: <T extends object = Row>(sql: string, params: readonly unknown[] = []) =>
+      Promise.resolve(this.runQuery<T>(sql, params)),
+    execute: (sql, params = []) => Promise.resolve(this.runExecute(sql, params)),
     afterCommit: (fn) => void this.txHooks.push(fn),
   };
 
@@ -136,9 +137,7 @@ export class SqliteDb implements Db {
   async migrate(migrations: readonly Migration[]): Promise<void> {
     await this.exclusive(() => {
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
-      const applied = new Set(
-        (this.db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((r) => r.id),
-      );
+      const applied = new Set((this.db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((r) => r.id));
       for (const m of [...migrations].sort((a, b) => a.id.localeCompare(b.id))) {
         if (applied.has(m.id)) continue;
         this.db.transaction(() => {

@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -6,18 +7,13 @@ import { AppError, ErrorCode, httpStatusOf, type FieldError } from '../errors.js
 import { formatTraceparent, newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
 import { PROBLEM_CONTENT_TYPE, Problem, problem } from './problem.js';
 
-export type HttpServer = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
-  Logger,
-  TypeBoxTypeProvider
->;
+export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
 
 /** A dependency /ready looks at. A failing critical check makes the service not ready (503). */
 export interface ReadinessCheck {
   name: string;
-  check: () => Promise<unknown> | unknown;
+  /** Throws (or rejects) when the dependency is not usable. */
+  check: () => unknown;
   critical?: boolean;
 }
 
@@ -92,8 +88,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
     if ('validation' in error && error.validation) {
-      const errors = fieldErrors(error.validationContext, error.validation as AjvError[]);
-      return sendProblem(reply, problem(400, 'validation', errors.map((e) => `${e.field} ${e.reason}`).join('; '), errors, request.url));
+      const errors = fieldErrors(error.validationContext, error.validation);
+      return sendProblem(
+        reply,
+        problem(400, 'validation', errors.map((e) => `${e.field} ${e.reason}`).join('; '), errors, request.url),
+      );
     }
     if (error instanceof AppError) {
       const status = httpStatusOf[error.code];
@@ -101,10 +100,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       const slug = error.type ?? error.code.toLowerCase().replaceAll('_', '-');
       return sendProblem(reply, problem(status, slug, status >= 500 ? undefined : error.message, error.errors, request.url));
     }
-    const status = (error as FastifyError).statusCode ?? 500;
+    const status = error.statusCode ?? 500;
     if (status < 500) {
       // Fastify's own 4xx (malformed JSON, wrong media type, body too large): safe to explain.
-      const slug = (error as FastifyError).code?.toLowerCase().replace(/^fst_err_/, '').replaceAll('_', '-') ?? 'bad-request';
+      const slug =
+        error.code
+          ?.toLowerCase()
+          .replace(/^fst_err_/, '')
+          .replaceAll('_', '-') ?? 'bad-request';
       return sendProblem(reply, problem(status, slug, error.message, undefined, request.url));
     }
     request.log.error({ err: error, url: request.url, method: request.method }, 'unhandled error');
@@ -112,15 +115,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem(404, 'not-found', `no route ${request.method} ${request.url.split('?')[0]}`, undefined, request.url)),
+    sendProblem(
+      reply,
+      problem(404, 'not-found', `no route ${request.method} ${request.url.split('?')[0]}`, undefined, request.url),
+    ),
   );
 
   const started = Date.now();
-  app.get('/health', { schema: { hide: true } }, async () => ({
-    status: 'ok',
-    service: options.service,
-    uptime_s: Math.round((Date.now() - started) / 1000),
-  }));
+  app.get('/health', { schema: { hide: true } }, (_request, reply) =>
+    reply.send({ status: 'ok', service: options.service, uptime_s: Math.round((Date.now() - started) / 1000) }),
+  );
 
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
     const results: Record<string, string> = {};
@@ -136,10 +140,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
         }
       }),
     );
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', service: options.service, checks: results });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', service: options.service, checks: results });
   });
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
   return app;
 }
 

@@ -187,4 +187,3 @@ export class EventConsumer<S extends Subject> {
 export async function pruneInbox(db: Db, retentionMs: number): Promise<number> {
   return db.execute('DELETE FROM inbox WHERE received_at < $1', [Date.now() - retentionMs]);
 }
-

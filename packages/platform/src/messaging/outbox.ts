@@ -55,7 +55,12 @@ export class Outbox {
    * Writes an event in `tx`. It is published after the transaction commits; the current trace
    * context travels with it. `key` (default: the order id) orders events that share it.
    */
-  async enqueue<S extends Subject>(tx: Queryable, subject: S, payload: EventOf<S>, key: string = payload.order_id): Promise<void> {
+  async enqueue<S extends Subject>(
+    tx: Queryable,
+    subject: S,
+    payload: EventOf<S>,
+    key: string = payload.order_id,
+  ): Promise<void> {
     await tx.execute(
       'INSERT INTO outbox (event_id, subject, partition_key, payload, headers, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
       [payload.event_id, subject, key, JSON.stringify(payload), JSON.stringify(traceHeaders()), Date.now()],

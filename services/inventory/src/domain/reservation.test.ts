@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ReservationStatus } from '@shopflow/contracts';
-import {
-  SETTLEMENTS,
-  decideReplay,
-  decideSettlement,
-  reserveMove,
-  type Reservation,
-  type Settlement,
-} from './reservation.js';
+import { SETTLEMENTS, decideReplay, decideSettlement, reserveMove, type Reservation, type Settlement } from './reservation.js';
 import type { StockMove } from './product.js';
 
 const { Reserved, Committed, Released, Returned } = ReservationStatus;

@@ -6,10 +6,7 @@ import { Id, Quantity, ReservationView } from './schemas.js';
 
 const OrderParams = Type.Object({ order_id: Id });
 
-const CreateReservation = Type.Object(
-  { order_id: Id, product_id: Id, quantity: Quantity },
-  { additionalProperties: false },
-);
+const CreateReservation = Type.Object({ order_id: Id, product_id: Id, quantity: Quantity }, { additionalProperties: false });
 
 const SETTLEMENT_SUMMARIES = {
   commit: 'Commit a reservation: reserved stock becomes sold (idempotent)',

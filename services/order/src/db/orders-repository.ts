@@ -34,17 +34,23 @@ function toOrder(r: OrderRow): Order {
 /** SQL for orders and idempotency keys; every function takes the transaction it runs in. */
 export const ordersRepository = {
   async insert(q: Queryable, o: Order): Promise<void> {
-    await q.execute(
-      `INSERT INTO orders (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [o.id, o.customerId, o.productId, o.quantity, o.amountMinor, o.status, o.statusReason, o.createdAt, o.updatedAt],
-    );
+    await q.execute(`INSERT INTO orders (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      o.id,
+      o.customerId,
+      o.productId,
+      o.quantity,
+      o.amountMinor,
+      o.status,
+      o.statusReason,
+      o.createdAt,
+      o.updatedAt,
+    ]);
   },
 
   async find(q: Queryable, id: string, { lock = false } = {}): Promise<Order | undefined> {
-    const rows = await q.query<OrderRow>(
-      `SELECT ${COLUMNS} FROM orders WHERE id = $1${lock ? sqlFragments.forUpdate(q) : ''}`,
-      [id],
-    );
+    const rows = await q.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE id = $1${lock ? sqlFragments.forUpdate(q) : ''}`, [
+      id,
+    ]);
     return rows[0] && toOrder(rows[0]);
   },
 

@@ -32,10 +32,7 @@ const RANK: Readonly<Record<OrderStatus, number>> = {
   FAILED: 3,
 };
 
-export type TransitionDecision =
-  | { kind: 'apply' }
-  | { kind: 'unchanged' }
-  | { kind: 'rejected'; reason: string };
+export type TransitionDecision = { kind: 'apply' } | { kind: 'unchanged' } | { kind: 'rejected'; reason: string };
 
 /**
  * A status change asked for through the API (`POST /orders/:id/status`). Only edges of the state

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ORDER_STATUSES, MAX_AMOUNT, type OrderStatus } from '@shopflow/contracts';
+import { ORDER_STATUSES, MAX_AMOUNT } from '@shopflow/contracts';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import { problemResponses, type HttpServer } from '@shopflow/platform/http';
 import { toView } from '../domain/order.js';
@@ -58,7 +58,9 @@ export function orderRoutes(app: HttpServer, orders: Orders): void {
 
   app.get(
     '/orders/:order_id',
-    { schema: { summary: 'Get an order', params: OrderParams, response: { 200: Type.Ref(OrderView), ...problemResponses(404) } } },
+    {
+      schema: { summary: 'Get an order', params: OrderParams, response: { 200: Type.Ref(OrderView), ...problemResponses(404) } },
+    },
     async (request) => {
       const order = await orders.get(request.params.order_id);
       if (!order) throw new AppError(ErrorCode.NotFound, `order ${request.params.order_id} not found`);
@@ -103,6 +105,6 @@ export function orderRoutes(app: HttpServer, orders: Orders): void {
         response: { 200: Type.Ref(OrderView), ...problemResponses(400, 404, 409) },
       },
     },
-    async (request) => toView(await orders.requestStatus(request.params.order_id, request.body as OrderStatus)),
+    async (request) => toView(await orders.requestStatus(request.params.order_id, request.body)),
   );
 }

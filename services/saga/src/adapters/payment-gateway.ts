@@ -11,7 +11,11 @@ export function createPaymentGateway(payments: PaymentClient, timeoutMs: number)
         timeoutMs,
       );
       if (res.success) return { kind: 'ok', paymentId: res.paymentId, detail: `charged, payment ${res.paymentId}` };
-      return { kind: 'rejected', nonRetryable: true, reason: `payment ${res.status.toLowerCase() || 'declined'}: ${res.message}` };
+      return {
+        kind: 'rejected',
+        nonRetryable: true,
+        reason: `payment ${res.status.toLowerCase() || 'declined'}: ${res.message}`,
+      };
     },
     async refund(saga) {
       const res = await payments.refundPayment({ orderId: saga.orderId, reason: saga.reason ?? 'saga compensation' }, timeoutMs);

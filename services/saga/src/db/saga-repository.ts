@@ -55,9 +55,26 @@ function toSaga(r: SagaRow): Saga {
 
 function values(s: Saga): unknown[] {
   return [
-    s.orderId, s.customerId, s.productId, s.quantity, s.amountMinor, s.state, s.action, s.attempt, s.actionSince,
-    s.nextRunAt, JSON.stringify(s.compensations), s.outcome, s.orderEnded ? 1 : 0, s.parked ? 1 : 0, s.reason,
-    s.paymentId, s.traceparent, s.version, s.createdAt, s.updatedAt,
+    s.orderId,
+    s.customerId,
+    s.productId,
+    s.quantity,
+    s.amountMinor,
+    s.state,
+    s.action,
+    s.attempt,
+    s.actionSince,
+    s.nextRunAt,
+    JSON.stringify(s.compensations),
+    s.outcome,
+    s.orderEnded ? 1 : 0,
+    s.parked ? 1 : 0,
+    s.reason,
+    s.paymentId,
+    s.traceparent,
+    s.version,
+    s.createdAt,
+    s.updatedAt,
   ];
 }
 
@@ -70,8 +87,12 @@ export interface StoredLogEntry extends LogEntry {
 export const sagaRepository = {
   /** Inserts a new saga; false when the order already has one (a redelivered orders.created). */
   async insert(q: Queryable, saga: Saga): Promise<boolean> {
-    const placeholders = values(saga).map((_, i) => `$${i + 1}`).join(', ');
-    return (await q.execute(`INSERT INTO sagas (${COLUMNS}) VALUES (${placeholders}) ON CONFLICT DO NOTHING`, values(saga))) === 1;
+    const placeholders = values(saga)
+      .map((_, i) => `$${i + 1}`)
+      .join(', ');
+    return (
+      (await q.execute(`INSERT INTO sagas (${COLUMNS}) VALUES (${placeholders}) ON CONFLICT DO NOTHING`, values(saga))) === 1
+    );
   },
 
   /** Writes `saga` if nobody changed the row since `expectedVersion` was read; false otherwise. */
@@ -81,8 +102,20 @@ export const sagaRepository = {
          outcome = $8, order_ended = $9, parked = $10, reason = $11, payment_id = $12, version = $13, updated_at = $14
        WHERE order_id = $1 AND version = $15`,
       [
-        saga.orderId, saga.state, saga.action, saga.attempt, saga.actionSince, saga.nextRunAt, JSON.stringify(saga.compensations),
-        saga.outcome, saga.orderEnded ? 1 : 0, saga.parked ? 1 : 0, saga.reason, saga.paymentId, saga.version, saga.updatedAt,
+        saga.orderId,
+        saga.state,
+        saga.action,
+        saga.attempt,
+        saga.actionSince,
+        saga.nextRunAt,
+        JSON.stringify(saga.compensations),
+        saga.outcome,
+        saga.orderEnded ? 1 : 0,
+        saga.parked ? 1 : 0,
+        saga.reason,
+        saga.paymentId,
+        saga.version,
+        saga.updatedAt,
         expectedVersion,
       ],
     );
@@ -90,7 +123,10 @@ export const sagaRepository = {
   },
 
   async find(q: Queryable, orderId: string, { lock = false } = {}): Promise<Saga | undefined> {
-    const rows = await q.query<SagaRow>(`SELECT ${COLUMNS} FROM sagas WHERE order_id = $1${lock ? sqlFragments.forUpdate(q) : ''}`, [orderId]);
+    const rows = await q.query<SagaRow>(
+      `SELECT ${COLUMNS} FROM sagas WHERE order_id = $1${lock ? sqlFragments.forUpdate(q) : ''}`,
+      [orderId],
+    );
     return rows[0] && toSaga(rows[0]);
   },
 
@@ -119,7 +155,11 @@ export const sagaRepository = {
   async appendLog(q: Queryable, orderId: string, entries: readonly LogEntry[], at: number): Promise<void> {
     for (const e of entries) {
       await q.execute('INSERT INTO saga_log (order_id, at, action, result, detail) VALUES ($1, $2, $3, $4, $5)', [
-        orderId, at, e.action, e.result, e.detail,
+        orderId,
+        at,
+        e.action,
+        e.result,
+        e.detail,
       ]);
     }
   },

@@ -2,8 +2,7 @@ import type { Saga } from './saga.js';
 
 /** A step's answer. A rejection is the callee saying "no" for a business reason: never retried. */
 export type StepResult =
-  | { kind: 'ok'; paymentId?: string; detail?: string }
-  | { kind: 'rejected'; nonRetryable: true; reason: string };
+  { kind: 'ok'; paymentId?: string; detail?: string } | { kind: 'rejected'; nonRetryable: true; reason: string };
 
 /**
  * Stock in the inventory service, keyed by order id so every call is safe to repeat.

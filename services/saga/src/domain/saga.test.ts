@@ -21,7 +21,7 @@ function run(saga: Saga, outcomes: ActionOutcome[], at = t0) {
     commands.push(...last.commands.map((c) => c.status));
     current = last.saga;
   }
-  return { saga: current, commands, last: last! };
+  return { saga: current, commands, last: last };
 }
 
 describe('order saga rules', () => {
@@ -45,7 +45,11 @@ describe('order saga rules', () => {
     const { saga, commands } = run(declined.saga, [ok]);
     expect(saga.state).toBe(SagaState.Cancelled);
     expect(saga.reason).toBe('declined');
-    expect([...declined.commands, ...commands]).toEqual([OrderStatus.Confirmed, OrderStatus.PaymentProcessing, OrderStatus.Cancelled]);
+    expect([...declined.commands, ...commands]).toEqual([
+      OrderStatus.Confirmed,
+      OrderStatus.PaymentProcessing,
+      OrderStatus.Cancelled,
+    ]);
   });
 
   it('retries a transient failure with growing, bounded backoff', () => {

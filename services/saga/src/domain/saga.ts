@@ -123,20 +123,48 @@ function next(saga: Saga, changes: Partial<Saga>, now: number): Saga {
 }
 
 /** Starts unwinding: compensations run next, and the saga ends in `outcome`. */
-function compensate(saga: Saga, compensations: Compensation[], outcome: TerminalOrderStatus, reason: string, now: number): Transition {
+function compensate(
+  saga: Saga,
+  compensations: Compensation[],
+  outcome: TerminalOrderStatus,
+  reason: string,
+  now: number,
+): Transition {
   const stack = dedupe(compensations);
   if (stack.length === 0) return finish(saga, outcome, reason, now);
   return {
-    saga: next(saga, { state: SagaState.Compensating, action: stack[0]!, compensations: stack.slice(1), attempt: 0, actionSince: now, nextRunAt: now, outcome, reason }, now),
+    saga: next(
+      saga,
+      {
+        state: SagaState.Compensating,
+        action: stack[0]!,
+        compensations: stack.slice(1),
+        attempt: 0,
+        actionSince: now,
+        nextRunAt: now,
+        outcome,
+        reason,
+      },
+      now,
+    ),
     log: [{ action: stack[0]!, result: 'compensating', detail: reason }],
     commands: [],
   };
 }
 
 function finish(saga: Saga, outcome: TerminalOrderStatus, reason: string | null, now: number, parked = false): Transition {
-  const state = outcome === OrderStatus.Completed ? SagaState.Completed : outcome === OrderStatus.Cancelled ? SagaState.Cancelled : SagaState.Failed;
+  const state =
+    outcome === OrderStatus.Completed
+      ? SagaState.Completed
+      : outcome === OrderStatus.Cancelled
+        ? SagaState.Cancelled
+        : SagaState.Failed;
   return {
-    saga: next(saga, { state, action: null, compensations: [], attempt: 0, nextRunAt: now, outcome, reason, parked, orderEnded: true }, now),
+    saga: next(
+      saga,
+      { state, action: null, compensations: [], attempt: 0, nextRunAt: now, outcome, reason, parked, orderEnded: true },
+      now,
+    ),
     log: [{ action: 'saga', result: parked ? 'parked' : 'finished', detail: reason ? `${state}: ${reason}` : state }],
     commands: saga.orderEnded ? [] : [{ status: outcome, ...(reason ? { reason } : {}) }],
   };
@@ -156,7 +184,13 @@ function unwindFrom(step: Step, includeCurrent: boolean): Compensation[] {
  * The saga's rules: given its state and what its current action produced, the next state.
  * Pure, so the business process can be read (and tested) without any I/O.
  */
-export function decide(saga: Saga, outcome: ActionOutcome, now: number, policy: SagaPolicy, jitter: () => number = Math.random): Transition {
+export function decide(
+  saga: Saga,
+  outcome: ActionOutcome,
+  now: number,
+  policy: SagaPolicy,
+  jitter: () => number = Math.random,
+): Transition {
   const action = saga.action;
   if (action === null || isOver(saga)) return { saga, log: [], commands: [] };
   const attempt = saga.attempt + 1;
@@ -201,7 +235,17 @@ export function decide(saga: Saga, outcome: ActionOutcome, now: number, policy: 
         };
       case Step.ChargePayment:
         return {
-          saga: next(saga, { action: Step.CommitStock, attempt: 0, actionSince: now, nextRunAt: now, paymentId: outcome.paymentId ?? saga.paymentId }, now),
+          saga: next(
+            saga,
+            {
+              action: Step.CommitStock,
+              attempt: 0,
+              actionSince: now,
+              nextRunAt: now,
+              paymentId: outcome.paymentId ?? saga.paymentId,
+            },
+            now,
+          ),
           log: [log],
           commands: [],
         };
@@ -214,7 +258,13 @@ export function decide(saga: Saga, outcome: ActionOutcome, now: number, policy: 
 
   if (outcome.kind === 'rejected') {
     // The step answered "no": it took no effect, so only the steps before it are undone.
-    const t = compensate(saga, unwindFrom(step, false), step === Step.CommitStock ? OrderStatus.Failed : OrderStatus.Cancelled, outcome.reason, now);
+    const t = compensate(
+      saga,
+      unwindFrom(step, false),
+      step === Step.CommitStock ? OrderStatus.Failed : OrderStatus.Cancelled,
+      outcome.reason,
+      now,
+    );
     return { ...t, log: [{ action: step, result: 'rejected', detail: outcome.reason }, ...t.log] };
   }
 
@@ -223,12 +273,22 @@ export function decide(saga: Saga, outcome: ActionOutcome, now: number, policy: 
   }
   // Timed out or broken: the step may or may not have taken effect, so its own compensation
   // runs too (compensations are idempotent and also fence off a late effect).
-  const reason = outcome.transient ? `${step} timed out after ${attempt} attempts: ${outcome.reason}` : `${step} failed: ${outcome.reason}`;
+  const reason = outcome.transient
+    ? `${step} timed out after ${attempt} attempts: ${outcome.reason}`
+    : `${step} failed: ${outcome.reason}`;
   const t = compensate(saga, unwindFrom(step, true), OrderStatus.Failed, reason, now);
   return { ...t, log: [{ action: step, result: 'gave-up', detail: outcome.reason }, ...t.log] };
 }
 
-function retry(saga: Saga, action: Action, attempt: number, reason: string, now: number, policy: SagaPolicy, jitter: () => number): Transition {
+function retry(
+  saga: Saga,
+  action: Action,
+  attempt: number,
+  reason: string,
+  now: number,
+  policy: SagaPolicy,
+  jitter: () => number,
+): Transition {
   const wait = backoffDelay(policy.backoff, attempt, jitter);
   return {
     saga: next(saga, { attempt, nextRunAt: now + wait }, now),
@@ -248,11 +308,21 @@ export function abort(saga: Saga, status: TerminalOrderStatus, now: number): Tra
     return { ...t, log: [{ action: 'saga', result: 'aborted', detail: reason }, ...t.log] };
   }
   if (saga.state === SagaState.Completed && status !== OrderStatus.Completed) {
-    const t = compensate({ ...saga, orderEnded: true }, [Compensation.RefundPayment, Compensation.ReleaseStock], status, reason, now);
+    const t = compensate(
+      { ...saga, orderEnded: true },
+      [Compensation.RefundPayment, Compensation.ReleaseStock],
+      status,
+      reason,
+      now,
+    );
     return { ...t, log: [{ action: 'saga', result: 'aborted', detail: reason }, ...t.log] };
   }
   if (saga.state === SagaState.Compensating && !saga.orderEnded) {
-    return { saga: next(saga, { orderEnded: true }, now), log: [{ action: 'saga', result: 'aborted', detail: reason }], commands: [] };
+    return {
+      saga: next(saga, { orderEnded: true }, now),
+      log: [{ action: 'saga', result: 'aborted', detail: reason }],
+      commands: [],
+    };
   }
   return { saga, log: [], commands: [] };
 }

@@ -13,7 +13,9 @@ const SagaView = Type.Object(
     quantity: Type.Integer(),
     amount: Type.Number(),
     state: Type.Union(SAGA_STATES.map((s) => Type.Literal(s))),
-    action: Type.Union([Type.String(), Type.Null()], { description: 'the action running or due next; the one that failed when parked' }),
+    action: Type.Union([Type.String(), Type.Null()], {
+      description: 'the action running or due next; the one that failed when parked',
+    }),
     attempt: Type.Integer(),
     compensations: Type.Array(Type.String(), { description: 'compensations still to run after `action`' }),
     outcome: Type.Union([Type.String(), Type.Null()]),
@@ -27,7 +29,12 @@ const SagaView = Type.Object(
   { $id: 'Saga' },
 );
 
-const Step = Type.Object({ at: Type.String(), action: Type.String(), result: Type.String(), detail: Type.Union([Type.String(), Type.Null()]) });
+const Step = Type.Object({
+  at: Type.String(),
+  action: Type.String(),
+  result: Type.String(),
+  detail: Type.Union([Type.String(), Type.Null()]),
+});
 const Params = Type.Object({ order_id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 function toView(s: Saga) {
