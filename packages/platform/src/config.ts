@@ -61,6 +61,8 @@ export interface ServiceConfig {
   /** Deliveries after which a failing message goes to the dead-letter stream. */
   maxDeliver: number;
   shutdownTimeoutMs: number;
+  /** How long consumers remember applied event ids; far longer than JetStream's 2-minute duplicate window. */
+  inboxRetentionMs: number;
 }
 
 export function portOf(service: ServiceName, env: Env = process.env): number {
@@ -80,5 +82,6 @@ export function loadServiceConfig(service: ServiceName, env: Env = process.env):
     ackWaitMs: envInt('NATS_ACK_WAIT_MS', 30_000, { min: 1000 }, env),
     maxDeliver: envInt('NATS_MAX_DELIVER', 10, { min: 1 }, env),
     shutdownTimeoutMs: envInt('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100 }, env),
+    inboxRetentionMs: envInt('INBOX_RETENTION_HOURS', 168, { min: 1 }, env) * 3600_000,
   };
 }

@@ -6,6 +6,7 @@ import { runService, type Shutdown } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { connectMessaging, type Messaging } from './messaging/connection.js';
 import { messagingMigrations } from './messaging/schema.js';
+import { pruneInbox } from './messaging/consumer.js';
 import { ensureStreams, type StreamSpec } from './messaging/streams.js';
 
 /** What a service's composition root receives once its database and NATS are up. */
@@ -38,6 +39,11 @@ export function runDataService(definition: ServiceDefinition): void {
     const db = await openDatabase(config.databaseUrl);
     shutdown.add('database', () => db.close());
     await db.migrate([...messagingMigrations, ...definition.migrations]);
+    const prune = () =>
+      pruneInbox(db, config.inboxRetentionMs).catch((error: unknown) => logger.warn({ err: error }, 'could not prune the inbox'));
+    void prune();
+    const pruning = setInterval(() => void prune(), 3600_000).unref();
+    shutdown.add('inbox pruning', () => clearInterval(pruning));
     const messaging = await connectMessaging(config.natsUrl, `shopflow-${definition.name}`, logger);
     shutdown.add('nats', () => messaging.close());
     await ensureStreams(messaging.jsm, definition.streams);

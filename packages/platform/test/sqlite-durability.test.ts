@@ -28,16 +28,21 @@ describe('the embedded SQLite default', () => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', writer, url], { stdio: ['ignore', 'pipe', 'inherit'] });
     let acknowledged = 0;
     let buffer = '';
-    await new Promise<void>((resolve, reject) => {
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited ${code}`))));
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        const lines = buffer.split('\n');
-        buffer = lines.pop()!;
-        if (lines.length > 0) acknowledged = Number(lines.at(-1));
-        if (acknowledged >= 3000) child.kill('SIGKILL');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited ${code}`))));
+        child.stdout!.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString();
+          const lines = buffer.split('\n');
+          buffer = lines.pop()!;
+          if (lines.length > 0) acknowledged = Number(lines.at(-1));
+          if (acknowledged >= 3000) child.kill('SIGKILL');
+        });
       });
-    });
+    } finally {
+      // Whatever happened above, the writer must not outlive the test.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
     expect(acknowledged).toBeGreaterThanOrEqual(3000);
     const db = await openDatabase(url);
     const [row] = await db.query<{ n: number; top: number }>('SELECT COUNT(*) AS n, MAX(id) AS top FROM t');

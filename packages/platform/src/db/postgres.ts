@@ -30,13 +30,29 @@ export async function ensurePostgresDatabase(url: string): Promise<void> {
   }
 }
 
-function queryable(client: pg.Pool | pg.PoolClient, hooks?: (() => void)[]): Queryable {
+/** Names parameterised statements so each pooled connection parses and plans them once. */
+class StatementNames {
+  private readonly names = new Map<string, string>();
+
+  of(sql: string, params: readonly unknown[]): string | undefined {
+    if (params.length === 0) return undefined; // migrations and other multi-statement text stay unnamed
+    let name = this.names.get(sql);
+    if (!name) {
+      name = `shopflow_${this.names.size}`;
+      this.names.set(sql, name);
+    }
+    return name;
+  }
+}
+
+function queryable(client: pg.Pool | pg.PoolClient, names: StatementNames, hooks?: (() => void)[]): Queryable {
+  const run = (sql: string, params: readonly unknown[]) =>
+    client.query({ name: names.of(sql, params), text: sql, values: params as unknown[] });
   return {
     dialect: 'postgres',
     afterCommit: (fn) => (hooks ? void hooks.push(fn) : fn()),
-    query: async <T extends object = Row>(sql: string, params: readonly unknown[] = []) =>
-      (await client.query(sql, params as unknown[])).rows as T[],
-    execute: async (sql, params = []) => (await client.query(sql, params as unknown[])).rowCount ?? 0,
+    query: async <T extends object = Row>(sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rows as T[],
+    execute: async (sql, params = []) => (await run(sql, params)).rowCount ?? 0,
   };
 }
 
@@ -45,12 +61,13 @@ export class PostgresDb implements Db {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly direct: Queryable;
+  private readonly names = new StatementNames();
 
   constructor(url: string, poolSize = Number(process.env.PG_POOL_SIZE ?? 10)) {
     this.pool = new pg.Pool({ connectionString: url, max: poolSize, types });
     // An idle client that loses its connection emits here; without a listener the process dies.
     this.pool.on('error', () => undefined);
-    this.direct = queryable(this.pool);
+    this.direct = queryable(this.pool, this.names);
   }
 
   query<T extends object = Row>(sql: string, params?: readonly unknown[]): Promise<T[]> {
@@ -73,7 +90,7 @@ export class PostgresDb implements Db {
       let result: T;
       try {
         await client.query('BEGIN');
-        result = await fn(queryable(client, hooks));
+        result = await fn(queryable(client, this.names, hooks));
         await client.query('COMMIT');
       } catch (error) {
         // A connection that cannot even roll back is dropped from the pool, not reused.

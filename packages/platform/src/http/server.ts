@@ -100,6 +100,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       const slug = error.type ?? error.code.toLowerCase().replaceAll('_', '-');
       return sendProblem(reply, problem(status, slug, status >= 500 ? undefined : error.message, error.errors, request.url));
     }
+    if ((error as { code?: string }).code === 'UND_ERR_ABORTED' || request.raw.destroyed) {
+      // The client went away mid-request (a proxied call aborted with it): nobody is left to answer.
+      request.log.debug({ url: request.url }, 'client closed the request');
+      return reply;
+    }
     const status = error.statusCode ?? 500;
     if (status < 500) {
       // Fastify's own 4xx (malformed JSON, wrong media type, body too large): safe to explain.

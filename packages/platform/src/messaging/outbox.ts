@@ -159,7 +159,9 @@ export class Outbox {
     const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
     const acked = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((r) => r.id);
     if (acked.length > 0) {
-      await q.execute(`DELETE FROM outbox WHERE id IN (${acked.map((_, i) => `$${i + 1}`).join(', ')})`, acked);
+      // One statement text on PostgreSQL (an array parameter), so it is prepared once per connection.
+      if (q.dialect === 'postgres') await q.execute('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [acked]);
+      else await q.execute(`DELETE FROM outbox WHERE id IN (${acked.map((_, i) => `$${i + 1}`).join(', ')})`, acked);
     }
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

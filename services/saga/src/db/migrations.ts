@@ -27,7 +27,9 @@ export const migrations: readonly Migration[] = [
           created_at BIGINT NOT NULL,
           updated_at BIGINT NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS sagas_state_idx ON sagas (state, updated_at);
+        -- Partial: only unfinished sagas (what a restart resumes) are indexed, so finishing a saga
+        -- does not rewrite an index on every step.
+        CREATE INDEX IF NOT EXISTS sagas_unfinished_idx ON sagas (state) WHERE state IN ('RUNNING', 'COMPENSATING');
         CREATE TABLE IF NOT EXISTS saga_log (
           id BIGSERIAL PRIMARY KEY,
           order_id TEXT NOT NULL,
@@ -60,7 +62,7 @@ export const migrations: readonly Migration[] = [
           created_at INTEGER NOT NULL,
           updated_at INTEGER NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS sagas_state_idx ON sagas (state, updated_at);
+        CREATE INDEX IF NOT EXISTS sagas_unfinished_idx ON sagas (state) WHERE state IN ('RUNNING', 'COMPENSATING');
         CREATE TABLE IF NOT EXISTS saga_log (
           id INTEGER PRIMARY KEY AUTOINCREMENT,
           order_id TEXT NOT NULL,
