@@ -1,0 +1,59 @@
+-- wrk script for `npm run bench`: POSTs seed-shaped orders for the products given after `--`,
+-- counts answers that are not 201 Created, and prints machine-readable totals for bench.ts.
+-- Usage: wrk -s orders.lua http://gateway -- PRODUCT_1 PRODUCT_2 ...
+
+local threads = {}
+local counter = 0
+
+-- Runs in the main interpreter once per thread: numbers each thread so its random stream differs.
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+  table.insert(threads, thread)
+end
+
+-- Runs inside each thread. Globals here are the thread's own; done() reads them with thread:get().
+function init(args)
+  products = args
+  if #products == 0 then error("orders.lua: pass product ids after --") end
+  math.randomseed(os.time() * 1000 + id)
+  created, other = 0, 0
+  statuses = ""
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  local product = products[math.random(#products)]
+  local body = string.format(
+    '{"customer_id":"BENCH-C%d","product_id":"%s","quantity":%d,"amount":19.99}',
+    math.random(1000), product, math.random(3))
+  return wrk.format(nil, nil, nil, body)
+end
+
+function response(status, headers, body)
+  if status == 201 then
+    created = created + 1
+  else
+    other = other + 1
+    -- Remember the first few odd statuses so the report can say what went wrong.
+    if #statuses < 60 then statuses = statuses .. status .. " " end
+  end
+end
+
+-- Latency is in microseconds. One "BENCH key=value ..." line that bench.ts parses.
+function done(summary, latency, requests)
+  local ok, bad, seen = 0, 0, ""
+  for _, t in ipairs(threads) do
+    ok = ok + t:get("created")
+    bad = bad + t:get("other")
+    seen = seen .. t:get("statuses")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d created=%d non201=%d connect_errors=%d read_errors=%d write_errors=%d timeouts=%d " ..
+    "p50_us=%d p90_us=%d p99_us=%d max_us=%d mean_us=%.0f statuses=%s\n",
+    summary.requests, summary.duration, ok, bad, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
+    seen == "" and "-" or seen:gsub(" $", ""):gsub(" ", ",")))
+end
