@@ -137,7 +137,9 @@ export class SqliteDb implements Db {
       this.pendingTx.push({ fn, resolve, reject } as PendingTx);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        void this.exclusive(() => this.flushTransactions());
+        // Wait for the end of this turn of the event loop: every transaction that the I/O
+        // callbacks of this turn ask for joins the same group.
+        setImmediate(() => void this.exclusive(() => this.flushTransactions()));
       }
     });
   }
