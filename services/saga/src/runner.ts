@@ -7,7 +7,7 @@ import type { Outbox } from '@shopflow/platform/messaging';
 import { newSpan, parseTraceparent, runWithTrace } from '@shopflow/platform/tracing';
 import { sagaRepository as repo } from './db/saga-repository.js';
 import type { PaymentPort, StockPort } from './domain/ports.js';
-import { decide, isOver, type ActionOutcome, type Saga, type SagaPolicy, type Transition } from './domain/saga.js';
+import { afterTransition, decide, isOver, type ActionOutcome, type Saga, type SagaPolicy, type Transition } from './domain/saga.js';
 
 export interface RunnerDeps {
   db: Db;
@@ -32,15 +32,20 @@ export class SagaRunner {
   private readonly queue: string[] = [];
   private readonly running = new Set<string>();
   private readonly again = new Set<string>();
+  private readonly created = new Map<string, Saga>();
   private active = 0;
   private stopped = false;
   private drained: (() => void) | undefined;
 
   constructor(private readonly deps: RunnerDeps) {}
 
-  /** Runs the saga of `orderId` now, or at `at` (epoch ms) if that is later. */
-  kick(orderId: string, at = Date.now()): void {
+  /**
+   * Runs the saga of `orderId` now, or at `at` (epoch ms) if that is later. The one who has just
+   * created the saga may hand it over, which saves reading it back.
+   */
+  kick(orderId: string, created?: Saga, at = Date.now()): void {
     if (this.stopped) return;
+    if (created) this.created.set(orderId, created);
     if (this.running.has(orderId)) {
       this.again.add(orderId);
       return;
@@ -57,7 +62,7 @@ export class SagaRunner {
   /** Resumes every saga that is not over: after a crash nothing stays stuck. */
   async resumeAll(): Promise<number> {
     const unfinished = await repo.unfinished(this.deps.db);
-    for (const s of unfinished) this.kick(s.order_id, Number(s.next_run_at));
+    for (const s of unfinished) this.kick(s.order_id, undefined, Number(s.next_run_at));
     return unfinished.length;
   }
 
@@ -110,7 +115,8 @@ export class SagaRunner {
   }
 
   private async drive(orderId: string): Promise<void> {
-    let saga = await repo.find(this.deps.db, orderId);
+    let saga = this.created.get(orderId) ?? (await repo.find(this.deps.db, orderId));
+    this.created.delete(orderId);
     while (saga && !isOver(saga) && !this.stopped) {
       if (saga.nextRunAt > Date.now()) {
         const at = saga.nextRunAt;
@@ -124,7 +130,7 @@ export class SagaRunner {
       const parent = parseTraceparent(current.traceparent ?? undefined);
       const outcome = await runWithTrace(newSpan(parent), () => this.perform(current));
       const t = decide(current, outcome, Date.now(), this.deps.policy);
-      const nextSaga = { ...t.saga, version: current.version + 1 };
+      const nextSaga = afterTransition(current, t);
       if (await this.commit(current.version, nextSaga, t)) {
         saga = nextSaga;
       } else {
@@ -160,7 +166,6 @@ export class SagaRunner {
     const now = saga.updatedAt;
     return this.deps.db.transaction(async (tx) => {
       if (!(await repo.update(tx, saga, expectedVersion))) return false;
-      await repo.appendLog(tx, saga.orderId, t.log, now);
       for (const command of t.commands) {
         await this.deps.outbox.enqueue(tx, Subject.OrderStatusCommand, {
           event_id: randomUUID(),

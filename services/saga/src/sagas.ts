@@ -3,16 +3,16 @@ import type { Db, Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import { currentTrace, formatTraceparent } from '@shopflow/platform/tracing';
 import { sagaRepository as repo } from './db/saga-repository.js';
-import { abort, resume, startSaga, type Saga, type Transition } from './domain/saga.js';
+import { abort, afterTransition, resume, startSaga, type Saga, type Transition } from './domain/saga.js';
 import type { SagaRunner } from './runner.js';
 
 /** The orchestrator's use cases: react to order events, serve and resume sagas. */
 export function createSagas(db: Db, runner: SagaRunner) {
   async function apply(tx: Queryable, before: Saga, t: Transition): Promise<void> {
-    const after = { ...t.saga, version: before.version + 1 };
+    const after = afterTransition(before, t);
     if (!(await repo.update(tx, after, before.version)))
       throw new AppError(ErrorCode.Conflict, `saga ${before.orderId} changed concurrently`);
-    await repo.appendLog(tx, after.orderId, t.log, after.updatedAt);
+    // No saga handed over here: the runner may be driving this one, so it reads what is stored.
     tx.afterCommit(() => runner.kick(after.orderId));
   }
 
@@ -31,10 +31,7 @@ export function createSagas(db: Db, runner: SagaRunner) {
         Date.now(),
         trace ? formatTraceparent(trace) : null,
       );
-      if (await repo.insert(tx, saga)) {
-        await repo.appendLog(tx, saga.orderId, [{ action: 'saga', result: 'started', detail: null }], saga.createdAt);
-        tx.afterCommit(() => runner.kick(saga.orderId));
-      }
+      if (await repo.insert(tx, saga)) tx.afterCommit(() => runner.kick(saga.orderId, saga));
     },
 
     /** orders.cancelled / orders.failed: if the saga did not cause it, undo what it did. */
@@ -62,8 +59,8 @@ export function createSagas(db: Db, runner: SagaRunner) {
           orderEnded: true,
           reason: `order ${event.status} before its saga started`,
         };
+        ended.steps.push({ at: now, action: 'saga', result: 'aborted', detail: ended.reason });
         await repo.insert(tx, ended);
-        await repo.appendLog(tx, ended.orderId, [{ action: 'saga', result: 'aborted', detail: ended.reason }], now);
         return;
       }
       const t = abort(saga, event.status, now);
@@ -71,7 +68,6 @@ export function createSagas(db: Db, runner: SagaRunner) {
     },
 
     get: (orderId: string) => repo.find(db, orderId),
-    log: (orderId: string) => repo.log(db, orderId),
     list: (filter: { state?: string; parked?: boolean; limit: number }) => repo.list(db, filter),
     summary: () => repo.countByState(db),
 
@@ -83,7 +79,7 @@ export function createSagas(db: Db, runner: SagaRunner) {
         const t = resume(saga, Date.now());
         if (!t) throw new AppError(ErrorCode.Conflict, `saga ${orderId} is not parked (state ${saga.state})`);
         await apply(tx, saga, t);
-        return { ...t.saga, version: saga.version + 1 };
+        return afterTransition(saga, t);
       });
     },
   };

@@ -84,12 +84,18 @@ export async function deadLetterCount(messaging: Messaging): Promise<number> {
 
 /** How often each kind of saga step outcome happened: shows which paths a run exercised. */
 export async function sagaPaths(dbs: SystemDatabases): Promise<string> {
-  const rows = await dbs
-    .get('saga')
-    .query<{ action: string; result: string; n: number }>(
-      'SELECT action, result, COUNT(*) AS n FROM saga_log GROUP BY action, result ORDER BY action, result',
-    );
-  return rows.map((r) => `${r.action}:${r.result}=${r.n}`).join(' ');
+  const rows = await dbs.get('saga').query<{ steps: string }>('SELECT steps FROM sagas');
+  const counts = new Map<string, number>();
+  for (const r of rows) {
+    for (const s of JSON.parse(r.steps) as { action: string; result: string }[]) {
+      const key = `${s.action}:${s.result}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return [...counts.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k}=${n}`)
+    .join(' ');
 }
 
 export interface Counts {

@@ -24,8 +24,10 @@ export const messagingMigrations: readonly Migration[] = [
         );
         CREATE INDEX IF NOT EXISTS inbox_received_idx ON inbox (received_at);`,
       sqlite: `
+        -- A plain rowid (no AUTOINCREMENT, which costs a write to sqlite_sequence per insert): a new
+        -- row always gets an id above every row still waiting, and the id is never a message id.
         CREATE TABLE IF NOT EXISTS outbox (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          id INTEGER PRIMARY KEY,
           event_id TEXT NOT NULL UNIQUE,
           subject TEXT NOT NULL,
           partition_key TEXT NOT NULL,

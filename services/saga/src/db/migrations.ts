@@ -23,22 +23,14 @@ export const migrations: readonly Migration[] = [
           reason TEXT,
           payment_id TEXT,
           traceparent TEXT,
+          steps TEXT NOT NULL,
           version INTEGER NOT NULL,
           created_at BIGINT NOT NULL,
           updated_at BIGINT NOT NULL
         );
         -- Partial: only unfinished sagas (what a restart resumes) are indexed, so finishing a saga
         -- does not rewrite an index on every step.
-        CREATE INDEX IF NOT EXISTS sagas_unfinished_idx ON sagas (state) WHERE state IN ('RUNNING', 'COMPENSATING');
-        CREATE TABLE IF NOT EXISTS saga_log (
-          id BIGSERIAL PRIMARY KEY,
-          order_id TEXT NOT NULL,
-          at BIGINT NOT NULL,
-          action TEXT NOT NULL,
-          result TEXT NOT NULL,
-          detail TEXT
-        );
-        CREATE INDEX IF NOT EXISTS saga_log_order_idx ON saga_log (order_id, id);`,
+        CREATE INDEX IF NOT EXISTS sagas_unfinished_idx ON sagas (state) WHERE state IN ('RUNNING', 'COMPENSATING');`,
       sqlite: `
         CREATE TABLE IF NOT EXISTS sagas (
           order_id TEXT PRIMARY KEY,
@@ -58,20 +50,12 @@ export const migrations: readonly Migration[] = [
           reason TEXT,
           payment_id TEXT,
           traceparent TEXT,
+          steps TEXT NOT NULL,
           version INTEGER NOT NULL,
           created_at INTEGER NOT NULL,
           updated_at INTEGER NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS sagas_unfinished_idx ON sagas (state) WHERE state IN ('RUNNING', 'COMPENSATING');
-        CREATE TABLE IF NOT EXISTS saga_log (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          order_id TEXT NOT NULL,
-          at INTEGER NOT NULL,
-          action TEXT NOT NULL,
-          result TEXT NOT NULL,
-          detail TEXT
-        );
-        CREATE INDEX IF NOT EXISTS saga_log_order_idx ON saga_log (order_id, id);`,
+        CREATE INDEX IF NOT EXISTS sagas_unfinished_idx ON sagas (state) WHERE state IN ('RUNNING', 'COMPENSATING');`,
     },
   },
 ];

@@ -1,6 +1,6 @@
 import type { SagaState, TerminalOrderStatus } from '@shopflow/contracts';
 import { sqlFragments, type Queryable } from '@shopflow/platform/db';
-import type { Action, Compensation, LogEntry, Saga } from '../domain/saga.js';
+import type { Action, Compensation, Saga, StepRecord } from '../domain/saga.js';
 
 interface SagaRow {
   order_id: string;
@@ -20,13 +20,14 @@ interface SagaRow {
   reason: string | null;
   payment_id: string | null;
   traceparent: string | null;
+  steps: string;
   version: number;
   created_at: number;
   updated_at: number;
 }
 
 const COLUMNS =
-  'order_id, customer_id, product_id, quantity, amount_minor, state, action, attempt, action_since, next_run_at, compensations, outcome, order_ended, parked, reason, payment_id, traceparent, version, created_at, updated_at';
+  'order_id, customer_id, product_id, quantity, amount_minor, state, action, attempt, action_since, next_run_at, compensations, outcome, order_ended, parked, reason, payment_id, traceparent, steps, version, created_at, updated_at';
 
 function toSaga(r: SagaRow): Saga {
   return {
@@ -47,6 +48,7 @@ function toSaga(r: SagaRow): Saga {
     reason: r.reason,
     paymentId: r.payment_id,
     traceparent: r.traceparent,
+    steps: JSON.parse(r.steps) as StepRecord[],
     version: Number(r.version),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
@@ -72,18 +74,14 @@ function values(s: Saga): unknown[] {
     s.reason,
     s.paymentId,
     s.traceparent,
+    JSON.stringify(s.steps),
     s.version,
     s.createdAt,
     s.updatedAt,
   ];
 }
 
-/** One entry of a saga's step log as stored. */
-export interface StoredLogEntry extends LogEntry {
-  at: number;
-}
-
-/** SQL for sagas and their step log; each function runs in the transaction it is given. */
+/** SQL for sagas (their step log included); each function runs in the transaction it is given. */
 export const sagaRepository = {
   /** Inserts a new saga; false when the order already has one (a redelivered orders.created). */
   async insert(q: Queryable, saga: Saga): Promise<boolean> {
@@ -99,7 +97,8 @@ export const sagaRepository = {
   async update(q: Queryable, saga: Saga, expectedVersion: number): Promise<boolean> {
     const n = await q.execute(
       `UPDATE sagas SET state = $2, action = $3, attempt = $4, action_since = $5, next_run_at = $6, compensations = $7,
-         outcome = $8, order_ended = $9, parked = $10, reason = $11, payment_id = $12, version = $13, updated_at = $14
+         outcome = $8, order_ended = $9, parked = $10, reason = $11, payment_id = $12, version = $13, updated_at = $14,
+         steps = $16
        WHERE order_id = $1 AND version = $15`,
       [
         saga.orderId,
@@ -117,6 +116,7 @@ export const sagaRepository = {
         saga.version,
         saga.updatedAt,
         expectedVersion,
+        JSON.stringify(saga.steps),
       ],
     );
     return n === 1;
@@ -152,19 +152,4 @@ export const sagaRepository = {
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   },
 
-  async appendLog(q: Queryable, orderId: string, entries: readonly LogEntry[], at: number): Promise<void> {
-    for (const e of entries) {
-      await q.execute('INSERT INTO saga_log (order_id, at, action, result, detail) VALUES ($1, $2, $3, $4, $5)', [
-        orderId,
-        at,
-        e.action,
-        e.result,
-        e.detail,
-      ]);
-    }
-  },
-
-  async log(q: Queryable, orderId: string): Promise<StoredLogEntry[]> {
-    return q.query<StoredLogEntry>('SELECT at, action, result, detail FROM saga_log WHERE order_id = $1 ORDER BY id', [orderId]);
-  },
 };

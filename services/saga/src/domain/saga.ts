@@ -54,6 +54,8 @@ export interface Saga {
   paymentId: string | null;
   /** W3C trace context of the request that placed the order: every step of the saga joins that trace. */
   traceparent: string | null;
+  /** The step log, oldest first. Kept on the saga's own row: one write per transition, no extra table. */
+  steps: StepRecord[];
   version: number;
   createdAt: number;
   updatedAt: number;
@@ -79,6 +81,11 @@ export interface LogEntry {
   action: string;
   result: 'ok' | 'rejected' | 'retry' | 'gave-up' | 'compensating' | 'parked' | 'aborted' | 'started' | 'resumed' | 'finished';
   detail: string | null;
+}
+
+/** A log entry with the time it was recorded (epoch ms). */
+export interface StepRecord extends LogEntry {
+  at: number;
 }
 
 /** The result of deciding: the next state, what to log and which order statuses to command. */
@@ -112,6 +119,7 @@ export function startSaga(
     reason: null,
     paymentId: null,
     traceparent,
+    steps: [{ at: now, action: 'saga', result: 'started', detail: null }],
     version: 0,
     createdAt: now,
     updatedAt: now,
@@ -325,6 +333,12 @@ export function abort(saga: Saga, status: TerminalOrderStatus, now: number): Tra
     };
   }
   return { saga, log: [], commands: [] };
+}
+
+/** The saga as it is to be stored after `t`: its log lines appended and its version advanced. */
+export function afterTransition(before: Saga, t: Transition): Saga {
+  const at = t.saga.updatedAt;
+  return { ...t.saga, steps: [...t.saga.steps, ...t.log.map((e) => ({ ...e, at }))], version: before.version + 1 };
 }
 
 /** An operator resumes a parked saga: its remaining compensations run again from now. */

@@ -112,8 +112,7 @@ export function sagaRoutes(app: HttpServer, sagas: Sagas): void {
     async (request) => {
       const saga = await sagas.get(request.params.order_id);
       if (!saga) throw new AppError(ErrorCode.NotFound, `saga ${request.params.order_id} not found`);
-      const steps = await sagas.log(saga.orderId);
-      return { saga: toView(saga), steps: steps.map((s) => ({ ...s, at: new Date(Number(s.at)).toISOString() })) };
+      return { saga: toView(saga), steps: saga.steps.map((s) => ({ ...s, at: new Date(s.at).toISOString() })) };
     },
   );
 
