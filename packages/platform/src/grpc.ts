@@ -4,6 +4,8 @@ import {
   type GetPaymentByOrderRequest,
   type GetPaymentRequest,
   type Payment,
+  type PaymentBatchRequest,
+  type PaymentBatchResponse,
   type PaymentRequest,
   type PaymentResponse,
   type RefundRequest,
@@ -18,6 +20,7 @@ export interface PaymentClient {
   getPayment(request: GetPaymentRequest, timeoutMs?: number): Promise<Payment>;
   refundPayment(request: RefundRequest, timeoutMs?: number): Promise<RefundResponse>;
   getPaymentByOrder(request: GetPaymentByOrderRequest, timeoutMs?: number): Promise<Payment>;
+  processPayments(request: PaymentBatchRequest, timeoutMs?: number): Promise<PaymentBatchResponse>;
   close(): void;
 }
 
@@ -55,6 +58,7 @@ export function createPaymentClient(address: string, defaultTimeoutMs = 2000): P
     getPayment: call<GetPaymentRequest, Payment>(client.getPayment.bind(client), 'GetPayment'),
     refundPayment: call<RefundRequest, RefundResponse>(client.refundPayment.bind(client), 'RefundPayment'),
     getPaymentByOrder: call<GetPaymentByOrderRequest, Payment>(client.getPaymentByOrder.bind(client), 'GetPaymentByOrder'),
+    processPayments: call<PaymentBatchRequest, PaymentBatchResponse>(client.processPayments.bind(client), 'ProcessPayments'),
     close: () => client.close(),
   };
 }

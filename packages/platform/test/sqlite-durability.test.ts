@@ -31,7 +31,7 @@ describe('the embedded SQLite default', () => {
     try {
       await new Promise<void>((resolve, reject) => {
         child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited ${code}`))));
-        child.stdout!.on('data', (chunk: Buffer) => {
+        child.stdout.on('data', (chunk: Buffer) => {
           buffer += chunk.toString();
           const lines = buffer.split('\n');
           buffer = lines.pop()!;

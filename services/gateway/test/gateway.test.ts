@@ -76,6 +76,7 @@ async function startPaymentServer(): Promise<{ address: string; traceparents: (s
     processPayment: unimplemented,
     refundPayment: unimplemented,
     getPaymentByOrder: unimplemented,
+    processPayments: unimplemented,
   };
   const server = new grpc.Server();
   server.addService(PaymentServiceService, impl);

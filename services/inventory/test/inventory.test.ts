@@ -366,6 +366,60 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
     });
   });
 
+  describe('the batch endpoint', () => {
+    it('answers each operation as its own call would, in order, and applies each once', async () => {
+      const id = await newProduct(3);
+      const [a, b, c] = [`o-${randomUUID()}`, `o-${randomUUID()}`, `o-${randomUUID()}`];
+      const res = await call('POST', '/reservations/batch', {
+        operations: [
+          { op: 'reserve', order_id: a, product_id: id, quantity: 2 },
+          { op: 'reserve', order_id: b, product_id: id, quantity: 2 },
+          { op: 'reserve', order_id: c, product_id: 'NO-SUCH', quantity: 1 },
+          { op: 'commit', order_id: `o-${randomUUID()}` },
+          { op: 'release', order_id: c },
+        ],
+      });
+      expect(res.status).toBe(200);
+      const results = res.body.results as { status: number; body: any }[];
+      // a and b race for 3 items: exactly one of them gets 2.
+      expect(
+        results
+          .slice(0, 2)
+          .map((r) => r.status)
+          .sort(),
+      ).toEqual([201, 409]);
+      expect(results.find((r) => r.status === 409)!.body.type).toBe('urn:shopflow:problem:insufficient-stock');
+      expect(results[2]).toMatchObject({ status: 404, body: { type: 'urn:shopflow:problem:not-found' } });
+      expect(results[3]!.status).toBe(404);
+      expect(results[4]).toMatchObject({ status: 200, body: { order_id: c, status: 'RELEASED', quantity: 0 } });
+      expect(await stock(id)).toEqual({ available_quantity: 1, reserved_quantity: 2, sold_quantity: 0 });
+
+      const winner = results[0]!.status === 201 ? a : b;
+      const again = await call('POST', '/reservations/batch', {
+        operations: [
+          { op: 'reserve', order_id: winner, product_id: id, quantity: 2 },
+          { op: 'commit', order_id: winner },
+        ],
+      });
+      expect(again.body.results.map((r: { status: number }) => r.status)).toEqual([200, 200]);
+      expect(await stock(id)).toEqual({ available_quantity: 1, reserved_quantity: 0, sold_quantity: 2 });
+    });
+
+    it('refuses a malformed batch as a whole, changing nothing', async () => {
+      const id = await newProduct(3);
+      const res = await call('POST', '/reservations/batch', {
+        operations: [
+          { op: 'reserve', order_id: `o-${randomUUID()}`, product_id: id, quantity: 1 },
+          { op: 'explode', order_id: 'x' },
+        ],
+      });
+      expect(res.status).toBe(400);
+      expect(res.contentType).toMatch(/problem\+json/);
+      expect(await stock(id)).toEqual({ available_quantity: 3, reserved_quantity: 0, sold_quantity: 0 });
+      expect((await call('POST', '/reservations/batch', { operations: [] })).status).toBe(400);
+    });
+  });
+
   describe('under concurrency', () => {
     const total = (s: Stock) => s.available_quantity + s.reserved_quantity + s.sold_quantity;
 

@@ -192,6 +192,37 @@ describe.each(['sqlite', 'postgres'] as const)('payment service over gRPC on %s'
     expect(events[0]!.payload).toMatchObject({ payment_id: first.paymentId, success: first.success });
   });
 
+  it('answers a ProcessPayments batch item by item, as ProcessPayment would, with one decision per order', async () => {
+    decide = randomDecider(1);
+    const [a, b] = [randomUUID(), randomUUID()];
+    const { results } = await client.processPayments({
+      payments: [
+        { orderId: a, customerId: 'cust-b', amount: 10 },
+        { orderId: b, customerId: 'cust-b', amount: 20.5 },
+        { orderId: a, customerId: 'cust-b', amount: 10 },
+        { orderId: '', customerId: 'cust-b', amount: 1 },
+        { orderId: randomUUID(), customerId: 'cust-b', amount: 1.234 },
+      ],
+    });
+    expect(results).toHaveLength(5);
+    expect(results[0]!.response).toMatchObject({ success: true, status: 'SUCCESS' });
+    expect(results[2]!.response!.paymentId).toBe(results[0]!.response!.paymentId);
+    expect(results[1]!.response).toMatchObject({ success: true });
+    expect(results[3]).toMatchObject({
+      response: undefined,
+      errorCode: grpc.status.INVALID_ARGUMENT,
+      errorMessage: expect.stringContaining('order_id'),
+    });
+    expect(results[4]).toMatchObject({
+      response: undefined,
+      errorCode: grpc.status.INVALID_ARGUMENT,
+      errorMessage: expect.stringContaining('amount'),
+    });
+    expect(await rowsOf(a)).toHaveLength(1);
+    expect(await rowsOf(b)).toEqual([{ id: results[1]!.response!.paymentId, amount_minor: 2050, status: 'SUCCESS' }]);
+    expect(await eventsOf(a)).toHaveLength(1);
+  });
+
   it('refunds a successful charge once, however often and concurrently it is asked', async () => {
     decide = randomDecider(1);
     const orderId = randomUUID();

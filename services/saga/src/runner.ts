@@ -7,7 +7,15 @@ import type { Outbox } from '@shopflow/platform/messaging';
 import { newSpan, parseTraceparent, runWithTrace } from '@shopflow/platform/tracing';
 import { sagaRepository as repo } from './db/saga-repository.js';
 import type { PaymentPort, StockPort } from './domain/ports.js';
-import { afterTransition, decide, isOver, type ActionOutcome, type Saga, type SagaPolicy, type Transition } from './domain/saga.js';
+import {
+  afterTransition,
+  decide,
+  isOver,
+  type ActionOutcome,
+  type Saga,
+  type SagaPolicy,
+  type Transition,
+} from './domain/saga.js';
 
 export interface RunnerDeps {
   db: Db;

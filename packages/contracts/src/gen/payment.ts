@@ -69,6 +69,25 @@ export interface GetPaymentByOrderRequest {
   orderId: string;
 }
 
+export interface PaymentBatchRequest {
+  payments: PaymentRequest[];
+}
+
+export interface PaymentBatchResponse {
+  /** One result per request, in the same order. */
+  results: PaymentBatchResult[];
+}
+
+export interface PaymentBatchResult {
+  /** Set when the charge was decided (successfully or not). */
+  response:
+    | PaymentResponse
+    | undefined;
+  /** Otherwise the gRPC status code ProcessPayment would have failed with, and its message. */
+  errorCode: number;
+  errorMessage: string;
+}
+
 function createBasePaymentRequest(): PaymentRequest {
   return { orderId: "", customerId: "", amount: 0 };
 }
@@ -836,6 +855,259 @@ export const GetPaymentByOrderRequest: MessageFns<GetPaymentByOrderRequest> = {
   },
 };
 
+function createBasePaymentBatchRequest(): PaymentBatchRequest {
+  return { payments: [] };
+}
+
+export const PaymentBatchRequest: MessageFns<PaymentBatchRequest> = {
+  encode(message: PaymentBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.payments) {
+      PaymentRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaymentBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaymentBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.payments.push(PaymentRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaymentBatchRequest {
+    return {
+      payments: globalThis.Array.isArray(object?.payments)
+        ? object.payments.map((e: any) => PaymentRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PaymentBatchRequest): unknown {
+    const obj: any = {};
+    if (message.payments?.length) {
+      obj.payments = message.payments.map((e) => PaymentRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PaymentBatchRequest>, I>>(base?: I): PaymentBatchRequest {
+    return PaymentBatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PaymentBatchRequest>, I>>(object: I): PaymentBatchRequest {
+    const message = createBasePaymentBatchRequest();
+    message.payments = object.payments?.map((e) => PaymentRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePaymentBatchResponse(): PaymentBatchResponse {
+  return { results: [] };
+}
+
+export const PaymentBatchResponse: MessageFns<PaymentBatchResponse> = {
+  encode(message: PaymentBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      PaymentBatchResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaymentBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaymentBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(PaymentBatchResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaymentBatchResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => PaymentBatchResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PaymentBatchResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => PaymentBatchResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PaymentBatchResponse>, I>>(base?: I): PaymentBatchResponse {
+    return PaymentBatchResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PaymentBatchResponse>, I>>(object: I): PaymentBatchResponse {
+    const message = createBasePaymentBatchResponse();
+    message.results = object.results?.map((e) => PaymentBatchResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePaymentBatchResult(): PaymentBatchResult {
+  return { response: undefined, errorCode: 0, errorMessage: "" };
+}
+
+export const PaymentBatchResult: MessageFns<PaymentBatchResult> = {
+  encode(message: PaymentBatchResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.response !== undefined) {
+      PaymentResponse.encode(message.response, writer.uint32(10).fork()).join();
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(16).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(26).string(message.errorMessage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaymentBatchResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaymentBatchResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = PaymentResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaymentBatchResult {
+    return {
+      response: isSet(object.response) ? PaymentResponse.fromJSON(object.response) : undefined,
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+    };
+  },
+
+  toJSON(message: PaymentBatchResult): unknown {
+    const obj: any = {};
+    if (message.response !== undefined) {
+      obj.response = PaymentResponse.toJSON(message.response);
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PaymentBatchResult>, I>>(base?: I): PaymentBatchResult {
+    return PaymentBatchResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PaymentBatchResult>, I>>(object: I): PaymentBatchResult {
+    const message = createBasePaymentBatchResult();
+    message.response = (object.response !== undefined && object.response !== null)
+      ? PaymentResponse.fromPartial(object.response)
+      : undefined;
+    message.errorCode = object.errorCode ?? 0;
+    message.errorMessage = object.errorMessage ?? "";
+    return message;
+  },
+};
+
 /**
  * The seed's service, extended additively only: every seed message and field keeps its
  * number and meaning, so a client generated from the seed's proto keeps working.
@@ -885,6 +1157,20 @@ export const PaymentServiceService = {
     responseSerialize: (value: Payment): Buffer => Buffer.from(Payment.encode(value).finish()),
     responseDeserialize: (value: Buffer): Payment => Payment.decode(value),
   },
+  /**
+   * Several charges in one call, each answered as ProcessPayment would answer it. Callers that
+   * charge many orders at once (the saga orchestrator under load) save a round trip per order.
+   */
+  processPayments: {
+    path: "/payment.PaymentService/ProcessPayments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PaymentBatchRequest): Buffer => Buffer.from(PaymentBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PaymentBatchRequest => PaymentBatchRequest.decode(value),
+    responseSerialize: (value: PaymentBatchResponse): Buffer =>
+      Buffer.from(PaymentBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PaymentBatchResponse => PaymentBatchResponse.decode(value),
+  },
 } as const;
 
 export interface PaymentServiceServer extends UntypedServiceImplementation {
@@ -898,6 +1184,11 @@ export interface PaymentServiceServer extends UntypedServiceImplementation {
   refundPayment: handleUnaryCall<RefundRequest, RefundResponse>;
   /** Looks a payment up by the order it belongs to. */
   getPaymentByOrder: handleUnaryCall<GetPaymentByOrderRequest, Payment>;
+  /**
+   * Several charges in one call, each answered as ProcessPayment would answer it. Callers that
+   * charge many orders at once (the saga orchestrator under load) save a round trip per order.
+   */
+  processPayments: handleUnaryCall<PaymentBatchRequest, PaymentBatchResponse>;
 }
 
 export interface PaymentServiceClient extends Client {
@@ -966,6 +1257,25 @@ export interface PaymentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Payment) => void,
+  ): ClientUnaryCall;
+  /**
+   * Several charges in one call, each answered as ProcessPayment would answer it. Callers that
+   * charge many orders at once (the saga orchestrator under load) save a round trip per order.
+   */
+  processPayments(
+    request: PaymentBatchRequest,
+    callback: (error: ServiceError | null, response: PaymentBatchResponse) => void,
+  ): ClientUnaryCall;
+  processPayments(
+    request: PaymentBatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PaymentBatchResponse) => void,
+  ): ClientUnaryCall;
+  processPayments(
+    request: PaymentBatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PaymentBatchResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FieldError } from '../errors.js';
+import { type AppError, httpStatusOf, type FieldError } from '../errors.js';
 
 /** RFC 9457 problem details, as every 4xx and 5xx body is shaped. */
 export const Problem = Type.Object(
@@ -47,4 +47,11 @@ export function problem(status: number, slug: string, detail?: string, errors?: 
 /** Response schemas for the 4xx/5xx codes a route may answer with. */
 export function problemResponses(...codes: number[]): Record<number, typeof Problem> {
   return Object.fromEntries(codes.map((c) => [c, Problem]));
+}
+
+/** The problem an AppError answers with: its status, its type, and no internals for a 5xx. */
+export function problemOf(error: AppError, instance?: string): Problem {
+  const status = httpStatusOf[error.code];
+  const slug = error.type ?? error.code.toLowerCase().replaceAll('_', '-');
+  return problem(status, slug, status >= 500 ? undefined : error.message, error.errors, instance);
 }

@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { AppError, ErrorCode, httpStatusOf, type FieldError } from '../errors.js';
 import { formatTraceparent, newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
-import { PROBLEM_CONTENT_TYPE, Problem, problem } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, Problem, problem, problemOf } from './problem.js';
 
 export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
 
@@ -95,10 +95,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       );
     }
     if (error instanceof AppError) {
-      const status = httpStatusOf[error.code];
-      if (status >= 500) request.log.warn({ err: error }, 'request failed');
-      const slug = error.type ?? error.code.toLowerCase().replaceAll('_', '-');
-      return sendProblem(reply, problem(status, slug, status >= 500 ? undefined : error.message, error.errors, request.url));
+      if (httpStatusOf[error.code] >= 500) request.log.warn({ err: error }, 'request failed');
+      return sendProblem(reply, problemOf(error, request.url));
     }
     if ((error as { code?: string }).code === 'UND_ERR_ABORTED' || request.raw.destroyed) {
       // The client went away mid-request (a proxied call aborted with it): nobody is left to answer.

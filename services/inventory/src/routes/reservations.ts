@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { problemResponses, notFound, type HttpServer } from '@shopflow/platform/http';
+import { AppError, httpStatusOf } from '@shopflow/platform/errors';
+import { Problem, problem, problemOf, problemResponses, notFound, type HttpServer } from '@shopflow/platform/http';
 import { toReservationView } from '../domain/reservation.js';
 import type { Inventory } from '../inventory.js';
 import { Id, Quantity, ReservationView } from './schemas.js';
@@ -7,6 +8,14 @@ import { Id, Quantity, ReservationView } from './schemas.js';
 const OrderParams = Type.Object({ order_id: Id });
 
 const CreateReservation = Type.Object({ order_id: Id, product_id: Id, quantity: Quantity }, { additionalProperties: false });
+
+const Operation = Type.Union([
+  Type.Object({ op: Type.Literal('reserve'), order_id: Id, product_id: Id, quantity: Quantity }, { additionalProperties: false }),
+  Type.Object(
+    { op: Type.Union([Type.Literal('commit'), Type.Literal('release'), Type.Literal('return')]), order_id: Id },
+    { additionalProperties: false },
+  ),
+]);
 
 const SETTLEMENT_SUMMARIES = {
   commit: 'Commit a reservation: reserved stock becomes sold (idempotent)',
@@ -49,6 +58,43 @@ export function reservationRoutes(app: HttpServer, inventory: Inventory): void {
       const found = await inventory.getReservation(request.params.order_id);
       if (!found) notFound('reservation of order', request.params.order_id);
       return toReservationView(found);
+    },
+  );
+
+  app.post(
+    '/reservations/batch',
+    {
+      schema: {
+        summary:
+          'Several reservation calls in one request, each answered as its own call would be (status and body). ' +
+          'The saga gathers the calls of one moment here, which saves a request per order at high load.',
+        body: Type.Object({ operations: Type.Array(Operation, { minItems: 1, maxItems: 256 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            results: Type.Array(Type.Object({ status: Type.Integer(), body: Type.Union([reservation, Type.Ref(Problem)]) })),
+          }),
+          ...problemResponses(400),
+        },
+      },
+    },
+    async (request) => {
+      // Each operation is its own transaction; the database commits those that meet in one group.
+      const results = await Promise.all(
+        request.body.operations.map(async (op) => {
+          try {
+            if (op.op === 'reserve') {
+              const r = await inventory.reserve({ orderId: op.order_id, productId: op.product_id, quantity: op.quantity });
+              return { status: r.created ? 201 : 200, body: toReservationView(r.reservation) };
+            }
+            return { status: 200, body: toReservationView(await inventory[op.op](op.order_id)) };
+          } catch (error) {
+            if (error instanceof AppError) return { status: httpStatusOf[error.code], body: problemOf(error) };
+            request.log.error({ err: error, op }, 'batched reservation call failed');
+            return { status: 500, body: problem(500, 'internal') };
+          }
+        }),
+      );
+      return { results };
     },
   );
 

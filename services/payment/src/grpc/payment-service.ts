@@ -1,10 +1,14 @@
 import { fromMinorUnits } from '@shopflow/contracts';
 import type {
   Payment as PaymentMessage,
+  PaymentBatchResponse,
+  PaymentBatchResult,
+  PaymentRequest,
   PaymentResponse,
   PaymentServiceServer,
   RefundResponse,
 } from '@shopflow/contracts/payment-grpc';
+import { AppError, grpcStatusOf } from '@shopflow/platform/errors';
 import { unaryHandler } from '@shopflow/platform/grpc';
 import type { Logger } from '@shopflow/platform/logger';
 import { parseCharge, parseReason, requireId, type Payment } from '../domain/payment.js';
@@ -26,11 +30,29 @@ export function toMessage(p: Payment): PaymentMessage {
 /** `payment.PaymentService`: thin handlers that validate, call a use case and shape the answer. */
 export function paymentService(payments: Payments, logger: Logger): PaymentServiceServer {
   const onUnexpected = (method: string) => (error: unknown) => logger.error({ err: error, method }, 'payment call failed');
+  const charge = async (request: PaymentRequest): Promise<PaymentResponse> => {
+    const { payment, success, message } = await payments.charge(parseCharge(request));
+    return { paymentId: payment.id, success, message, status: payment.status };
+  };
   return {
-    processPayment: unaryHandler(async (request): Promise<PaymentResponse> => {
-      const { payment, success, message } = await payments.charge(parseCharge(request));
-      return { paymentId: payment.id, success, message, status: payment.status };
-    }, onUnexpected('ProcessPayment')),
+    processPayment: unaryHandler(charge, onUnexpected('ProcessPayment')),
+
+    processPayments: unaryHandler(async (request): Promise<PaymentBatchResponse> => {
+      // Each charge is its own transaction; the database commits those that meet in one group.
+      const results = await Promise.all(
+        request.payments.map(async (item): Promise<PaymentBatchResult> => {
+          try {
+            return { response: await charge(item), errorCode: 0, errorMessage: '' };
+          } catch (error) {
+            if (error instanceof AppError)
+              return { response: undefined, errorCode: grpcStatusOf[error.code], errorMessage: error.message };
+            onUnexpected('ProcessPayments')(error);
+            return { response: undefined, errorCode: grpcStatusOf.INTERNAL, errorMessage: 'internal error' };
+          }
+        }),
+      );
+      return { results };
+    }, onUnexpected('ProcessPayments')),
 
     getPayment: unaryHandler(
       async (request) => toMessage(await payments.get(requireId('payment_id', request.paymentId))),

@@ -1,3 +1,4 @@
+import { createBatcher } from '@shopflow/platform/batcher';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import type { HttpClient, HttpResponse } from '@shopflow/platform/http';
 import type { StepResult, StockPort } from '../domain/ports.js';
@@ -6,6 +7,11 @@ interface ProblemBody {
   type?: string;
   detail?: string;
 }
+
+/** One call of the inventory's reservation API, as `POST /reservations/batch` takes it. */
+type Operation =
+  | { op: 'reserve'; order_id: string; product_id: string; quantity: number }
+  | { op: 'commit' | 'release' | 'return'; order_id: string };
 
 const ok = (detail: string): StepResult => ({ kind: 'ok', detail });
 const rejected = (reason: string): StepResult => ({ kind: 'rejected', nonRetryable: true, reason });
@@ -19,31 +25,41 @@ function unexpected(action: string, res: HttpResponse<unknown>): AppError {
   );
 }
 
-/** The inventory service's reservation API over HTTP. */
+/**
+ * The inventory service's reservation API over HTTP. Calls made by many sagas in the same moment
+ * travel together in one `POST /reservations/batch`; each still gets the answer its own call would.
+ */
 export function createInventoryStock(inventory: HttpClient, timeoutMs: number): StockPort {
-  const post = (path: string, body?: unknown) =>
-    inventory.request<ProblemBody>({ method: 'POST', path, timeoutMs, ...(body === undefined ? {} : { body }) });
-  const reservation = (orderId: string) => `/reservations/${encodeURIComponent(orderId)}`;
+  const call = createBatcher<Operation, HttpResponse<ProblemBody | undefined>>(async (operations) => {
+    const res = await inventory.request<{ results: HttpResponse<ProblemBody>[] }>({
+      method: 'POST',
+      path: '/reservations/batch',
+      body: { operations },
+      timeoutMs,
+    });
+    if (res.status !== 200) throw unexpected('batch', res);
+    return res.body.results.map((value) => ({ ok: true as const, value }));
+  });
 
   return {
     async reserve(saga) {
-      const res = await post('/reservations', { order_id: saga.orderId, product_id: saga.productId, quantity: saga.quantity });
+      const res = await call({ op: 'reserve', order_id: saga.orderId, product_id: saga.productId, quantity: saga.quantity });
       if (res.status === 200 || res.status === 201) return ok(`reserved ${saga.quantity} × ${saga.productId}`);
       if (res.status === 409 || res.status === 404) return rejected(res.body?.detail ?? 'stock cannot be reserved');
       throw unexpected('reserve', res);
     },
     async commit(saga) {
-      const res = await post(`${reservation(saga.orderId)}/commit`);
+      const res = await call({ op: 'commit', order_id: saga.orderId });
       if (res.status === 200) return ok('stock committed');
       if (res.status === 409) return rejected(res.body?.detail ?? 'reservation cannot be committed');
       throw unexpected('commit', res);
     },
     async release(saga) {
-      const res = await post(`${reservation(saga.orderId)}/release`);
+      const res = await call({ op: 'release', order_id: saga.orderId });
       if (res.status === 200) return ok('stock released');
       if (res.status === 409) {
         // Already committed (sold): give the stock back instead.
-        const back = await post(`${reservation(saga.orderId)}/return`);
+        const back = await call({ op: 'return', order_id: saga.orderId });
         if (back.status === 200) return ok('stock returned');
         throw unexpected('return', back);
       }

@@ -151,5 +151,4 @@ export const sagaRepository = {
     const rows = await q.query<{ state: string; n: number }>('SELECT state, COUNT(*) AS n FROM sagas GROUP BY state');
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   },
-
 };
