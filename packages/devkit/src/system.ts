@@ -80,9 +80,11 @@ export class TestSystem {
     return this.url('gateway');
   }
 
-  async stop(): Promise<void> {
+  /** Stops everything; `keepData` leaves the databases and the NATS store for a post-mortem. */
+  async stop({ keepData = false } = {}): Promise<void> {
     await Promise.all(Object.values(this.services).map((s) => s.stop()));
-    await this.nats?.stop({ removeStore: true });
+    await this.nats?.stop({ removeStore: !keepData });
+    if (keepData) return;
     for (const url of Object.values(this.databaseUrls)) {
       if (url.startsWith('postgres')) await dropDatabase(url).catch(() => undefined);
     }

@@ -37,7 +37,7 @@ export function createSagas(db: Db, runner: SagaRunner) {
     /** orders.cancelled / orders.failed: if the saga did not cause it, undo what it did. */
     async onOrderEnded(tx: Queryable, event: OrderTerminalEvent): Promise<void> {
       if (event.status === OrderStatus.Completed) return;
-      const saga = await repo.find(tx, event.order_id, { lock: true });
+      let saga = await repo.find(tx, event.order_id, { lock: true });
       const now = Date.now();
       if (!saga) {
         // The order ended before its orders.created reached us: record a finished saga so that
@@ -60,8 +60,11 @@ export function createSagas(db: Db, runner: SagaRunner) {
           reason: `order ${event.status} before its saga started`,
         };
         ended.steps.push({ at: now, action: 'saga', result: 'aborted', detail: ended.reason });
-        await repo.insert(tx, ended);
-        return;
+        if (await repo.insert(tx, ended)) return;
+        // orders.created was being applied at the same moment (PostgreSQL let our insert wait for
+        // it): its saga exists now, and it is that saga that must be unwound.
+        saga = await repo.find(tx, event.order_id, { lock: true });
+        if (!saga) throw new AppError(ErrorCode.Internal, `saga ${event.order_id} neither inserted nor found`);
       }
       const t = abort(saga, event.status, now);
       if (t.log.length > 0) await apply(tx, saga, t);

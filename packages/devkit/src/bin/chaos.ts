@@ -69,6 +69,7 @@ async function main(): Promise<number> {
   });
   const messaging = await connectMessaging(system.natsUrl, 'shopflow-chaos', createLogger('chaos', 'silent'));
   const dbs = await SystemDatabases.open(system.databaseUrls);
+  let keepData = false;
   try {
     // Small stock, so plenty of orders are cancelled for want of it while others complete.
     const expectedOrders = rate * Math.max(60, minutes * 60);
@@ -135,11 +136,15 @@ async function main(): Promise<number> {
       `orders=${counts.orders} completed=${counts.completed} cancelled=${counts.cancelled} failed=${counts.failed} ` +
         `violations=${violations.length} seed=${seed} faults=${faults} quiesce_s=${quiesceS} databases=${databases}\n`,
     );
+    if (violations.length > 0) {
+      keepData = true;
+      say(`kept for a post-mortem: ${Object.values(system.databaseUrls).join(' ')} (NATS store ${system.nats?.storeDir ?? '-'})`);
+    }
     return violations.length === 0 ? 0 : 1;
   } finally {
     await dbs.close();
     await messaging.close();
-    await system.stop();
+    await system.stop({ keepData });
     for (const s of logs.values()) s.end();
   }
 }

@@ -114,6 +114,23 @@ describe('order saga rules', () => {
     expect(abort(cancelled, OrderStatus.Cancelled, t0).log).toEqual([]);
   });
 
+  it("takes the order's own ending as its outcome when the API ended the order first", () => {
+    const charging = run(fresh(), [ok]).saga;
+    const gaveUp = decide(charging, down, t0 + policy.stepTimeoutMs, policy).saga; // compensating towards FAILED
+    const aborted = abort(gaveUp, OrderStatus.Cancelled, t0 + policy.stepTimeoutMs);
+    const { saga, commands } = run(aborted.saga, [ok, ok]);
+    expect(saga.state).toBe(SagaState.Cancelled);
+    expect(commands).toEqual([]);
+
+    // The saga finished FAILED (its command lost the race): it is relabelled, nothing is redone.
+    const failed = run(gaveUp, [ok, ok]).saga;
+    expect(failed.state).toBe(SagaState.Failed);
+    const relabelled = abort(failed, OrderStatus.Cancelled, t0);
+    expect(relabelled.saga).toMatchObject({ state: SagaState.Cancelled, action: null });
+    expect(relabelled.commands).toEqual([]);
+    expect(abort(relabelled.saga, OrderStatus.Cancelled, t0).log).toEqual([]);
+  });
+
   it('changes nothing once the saga is over', () => {
     const done = run(fresh(), [ok, ok, ok]).saga;
     expect(decide(done, down, t0, policy)).toEqual({ saga: done, log: [], commands: [] });

@@ -308,6 +308,7 @@ function retry(
 /**
  * The order ended outside the saga (cancelled or failed through the API). Whatever the saga did
  * or may be doing is undone; a saga that already completed is unwound too (refund, stock back).
+ * The order's own status is final, so an unwinding or unwound saga takes it as its outcome.
  */
 export function abort(saga: Saga, status: TerminalOrderStatus, now: number): Transition {
   const reason = `order ${status} outside the saga`;
@@ -325,10 +326,23 @@ export function abort(saga: Saga, status: TerminalOrderStatus, now: number): Tra
     );
     return { ...t, log: [{ action: 'saga', result: 'aborted', detail: reason }, ...t.log] };
   }
-  if (saga.state === SagaState.Compensating && !saga.orderEnded) {
+  if (saga.state === SagaState.Compensating && (!saga.orderEnded || saga.outcome !== status)) {
     return {
-      saga: next(saga, { orderEnded: true }, now),
+      saga: next(saga, { orderEnded: true, outcome: status }, now),
       log: [{ action: 'saga', result: 'aborted', detail: reason }],
+      commands: [],
+    };
+  }
+  // Unwound already, under the other name (the saga's own FAILED or CANCELLED lost the race to the API's).
+  const unwound = saga.state === SagaState.Cancelled || saga.state === SagaState.Failed;
+  if (unwound && !saga.parked && saga.outcome !== status) {
+    return {
+      saga: next(
+        saga,
+        { state: status === OrderStatus.Cancelled ? SagaState.Cancelled : SagaState.Failed, outcome: status },
+        now,
+      ),
+      log: [{ action: 'saga', result: 'aborted', detail: `${reason}; already unwound` }],
       commands: [],
     };
   }

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventType, OrderStatus, type OrderCancelledEvent, type OrderCreatedEvent } from '@shopflow/contracts';
+import { NatsServer, createDatabase, dropDatabase, waitFor } from '@shopflow/devkit';
+import { openDatabase, type Db } from '@shopflow/platform/db';
+import { createLogger } from '@shopflow/platform/logger';
+import { Outbox, connectMessaging, messagingMigrations, type Messaging } from '@shopflow/platform/messaging';
+import { migrations } from '../src/db/migrations.js';
+import type { PaymentPort, StockPort } from '../src/domain/ports.js';
+import { SagaRunner } from '../src/runner.js';
+import { createSagas } from '../src/sagas.js';
+
+const logger = createLogger('test', 'silent');
+// This test is about the database race only: every downstream call fails, so no saga moves on.
+const down = () => Promise.reject(new Error('not in this test'));
+const stock: StockPort = { reserve: down, commit: down, release: down };
+const payments: PaymentPort = { charge: down, refund: down };
+
+describe('an order cancelled while its orders.created is being applied (PostgreSQL)', () => {
+  let nats: NatsServer;
+  let url: string;
+  let db: Db;
+  let messaging: Messaging;
+  let runner: SagaRunner;
+
+  beforeAll(async () => {
+    nats = await NatsServer.start();
+    url = await createDatabase('shopflow_saga');
+    db = await openDatabase(url);
+    await db.migrate([...messagingMigrations, ...migrations]);
+    messaging = await connectMessaging(nats.url, 'saga-test', logger);
+    const outbox = new Outbox(db, messaging.js, logger);
+    const policy = { stepTimeoutMs: 60_000, compensationTimeoutMs: 60_000, backoff: { baseMs: 60_000, maxMs: 60_000 } };
+    runner = new SagaRunner({ db, outbox, stock, payments, policy, logger, concurrency: 4 });
+  });
+  afterAll(async () => {
+    await runner?.stop();
+    await messaging?.close();
+    await db?.close();
+    if (url) await dropDatabase(url);
+    await nats?.stop({ removeStore: true });
+  });
+
+  it('unwinds the saga that orders.created inserted, even when its insert was not yet committed', async () => {
+    const sagas = createSagas(db, runner);
+    const orderId = randomUUID();
+    const common = {
+      order_id: orderId,
+      customer_id: 'c',
+      product_id: 'p',
+      quantity: 1,
+      amount: 5,
+      occurred_at: new Date().toISOString(),
+    };
+    const created: OrderCreatedEvent = {
+      ...common,
+      event_id: randomUUID(),
+      event_type: EventType.OrderCreated,
+      amount_minor: 500,
+    };
+    const cancelled: OrderCancelledEvent = {
+      ...common,
+      event_id: randomUUID(),
+      event_type: EventType.OrderCancelled,
+      status: OrderStatus.Cancelled,
+    };
+
+    // Hold the orders.created transaction open after its insert, start the cancellation, then commit.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const insertedYet = new Promise<void>((r) => (inserted = r));
+    const creating = db.transaction(async (tx) => {
+      await sagas.onOrderCreated(tx, created);
+      inserted();
+      await held;
+    });
+    await insertedYet;
+    const cancelling = db.transaction((tx) => sagas.onOrderEnded(tx, cancelled));
+    await waitFor('the cancellation to wait on the open insert', async () => {
+      const [row] = await db.query<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      );
+      return Number(row?.n) > 0;
+    });
+    release();
+    await Promise.all([creating, cancelling]);
+
+    const saga = await sagas.get(orderId);
+    expect(saga?.orderEnded).toBe(true);
+    expect(saga?.outcome).toBe(OrderStatus.Cancelled);
+    expect(saga?.steps.map((s) => s.result)).toContain('aborted');
+  });
+});
