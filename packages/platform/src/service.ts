@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { loadServiceConfig, type ServiceConfig, type ServiceName } from './config.js';
 import { openDatabase } from './db/index.js';
 import type { Db, Migration } from './db/types.js';
+import type { ReadinessCheck } from './http/server.js';
 import { runService, type Shutdown } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { connectMessaging, type Messaging } from './messaging/connection.js';
@@ -51,4 +52,21 @@ export function runDataService(definition: ServiceDefinition): void {
     shutdown.add(definition.name, stop);
     logger.info({ port: config.port, database: db.dialect }, `${definition.name} service ready`);
   });
+}
+
+/**
+ * /ready for a service with a database and NATS. The database is critical; NATS is not: the
+ * service keeps serving reads and taking writes into its outbox while NATS is away.
+ */
+export function dataServiceChecks(db: Db, messaging: Messaging): ReadinessCheck[] {
+  return [
+    { name: 'database', check: () => db.ping() },
+    {
+      name: 'nats',
+      critical: false,
+      check: () => {
+        if (!messaging.isConnected()) throw new Error('disconnected');
+      },
+    },
+  ];
 }

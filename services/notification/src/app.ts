@@ -1,6 +1,7 @@
 import { Stream, Subject } from '@shopflow/contracts';
 import type { ServiceConfig } from '@shopflow/platform/config';
 import type { Db } from '@shopflow/platform/db';
+import { dataServiceChecks } from '@shopflow/platform/service';
 import { createHttpServer, type HttpServer } from '@shopflow/platform/http';
 import type { Logger } from '@shopflow/platform/logger';
 import { EventConsumer, type Messaging } from '@shopflow/platform/messaging';
@@ -52,11 +53,7 @@ export async function createNotificationApp({
   const http = await createHttpServer({
     service: 'notification',
     logger,
-    checks: [
-      { name: 'database', check: () => db.ping() },
-      // Notifications already recorded are still served while NATS is away.
-      { name: 'nats', check: () => assertConnected(messaging), critical: false },
-    ],
+    checks: dataServiceChecks(db, messaging),
   });
   notificationRoutes(http, notifications);
   return {
@@ -69,8 +66,4 @@ export async function createNotificationApp({
       for (const consumer of consumers) await consumer.stop();
     },
   };
-}
-
-function assertConnected(messaging: Messaging): void {
-  if (!messaging.isConnected()) throw new Error('disconnected');
 }

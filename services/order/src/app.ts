@@ -1,6 +1,7 @@
 import { Stream, Subject } from '@shopflow/contracts';
 import type { ServiceConfig } from '@shopflow/platform/config';
 import type { Db } from '@shopflow/platform/db';
+import { dataServiceChecks } from '@shopflow/platform/service';
 import { createHttpServer, type HttpServer } from '@shopflow/platform/http';
 import type { Logger } from '@shopflow/platform/logger';
 import { EventConsumer, Outbox, type Messaging } from '@shopflow/platform/messaging';
@@ -40,11 +41,7 @@ export async function createOrderApp({ config, logger, db, messaging, catalog }:
   const http = await createHttpServer({
     service: 'order',
     logger,
-    checks: [
-      { name: 'database', check: () => db.ping() },
-      // Orders are still accepted into the outbox while NATS is away.
-      { name: 'nats', check: () => assertConnected(messaging), critical: false },
-    ],
+    checks: dataServiceChecks(db, messaging),
   });
   orderRoutes(http, orders);
   return {
@@ -60,8 +57,4 @@ export async function createOrderApp({ config, logger, db, messaging, catalog }:
       await outbox.stop();
     },
   };
-}
-
-function assertConnected(messaging: Messaging): void {
-  if (!messaging.isConnected()) throw new Error('disconnected');
 }

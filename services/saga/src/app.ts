@@ -1,6 +1,7 @@
 import { Stream, Subject } from '@shopflow/contracts';
 import type { ServiceConfig } from '@shopflow/platform/config';
 import type { Db } from '@shopflow/platform/db';
+import { dataServiceChecks } from '@shopflow/platform/service';
 import { createHttpServer, type HttpServer } from '@shopflow/platform/http';
 import type { Logger } from '@shopflow/platform/logger';
 import { EventConsumer, Outbox, type Messaging } from '@shopflow/platform/messaging';
@@ -68,16 +69,7 @@ export async function createSagaApp(deps: SagaAppDeps): Promise<SagaApp> {
   const http = await createHttpServer({
     service: 'saga',
     logger,
-    checks: [
-      { name: 'database', check: () => db.ping() },
-      {
-        name: 'nats',
-        check: () => {
-          if (!messaging.isConnected()) throw new Error('disconnected');
-        },
-        critical: false,
-      },
-    ],
+    checks: dataServiceChecks(db, messaging),
   });
   sagaRoutes(http, sagas);
   return {

@@ -3,8 +3,8 @@ import type { Migration } from '@shopflow/platform/db';
 export const migrations: readonly Migration[] = [
   {
     id: '001_sagas',
-    sql: {
-      postgres: `
+    // Portable: SQLite takes BIGINT as an integer column.
+    sql: `
         CREATE TABLE IF NOT EXISTS sagas (
           order_id TEXT PRIMARY KEY,
           customer_id TEXT NOT NULL,
@@ -31,31 +31,5 @@ export const migrations: readonly Migration[] = [
         -- Partial: only unfinished sagas (what a restart resumes) are indexed, so finishing a saga
         -- does not rewrite an index on every step.
         CREATE INDEX IF NOT EXISTS sagas_unfinished_idx ON sagas (state) WHERE state IN ('RUNNING', 'COMPENSATING');`,
-      sqlite: `
-        CREATE TABLE IF NOT EXISTS sagas (
-          order_id TEXT PRIMARY KEY,
-          customer_id TEXT NOT NULL,
-          product_id TEXT NOT NULL,
-          quantity INTEGER NOT NULL,
-          amount_minor INTEGER NOT NULL,
-          state TEXT NOT NULL,
-          action TEXT,
-          attempt INTEGER NOT NULL,
-          action_since INTEGER NOT NULL,
-          next_run_at INTEGER NOT NULL,
-          compensations TEXT NOT NULL,
-          outcome TEXT,
-          order_ended INTEGER NOT NULL,
-          parked INTEGER NOT NULL,
-          reason TEXT,
-          payment_id TEXT,
-          traceparent TEXT,
-          steps TEXT NOT NULL,
-          version INTEGER NOT NULL,
-          created_at INTEGER NOT NULL,
-          updated_at INTEGER NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS sagas_unfinished_idx ON sagas (state) WHERE state IN ('RUNNING', 'COMPENSATING');`,
-    },
   },
 ];
