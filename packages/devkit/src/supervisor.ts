@@ -52,8 +52,9 @@ export class ServiceProcess {
     this.held = false;
     const main = path.join(REPO_ROOT, 'services', this.name, 'dist', 'main.js');
     const child = spawn(process.execPath, ['--enable-source-maps', main], {
-      env: this.options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...this.options.env, SHOPFLOW_SUPERVISED: '1' },
+      // stdin stays open for the child's lifetime: its end tells the service we are gone.
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child = child;
     this.startedAt = Date.now();

@@ -46,6 +46,13 @@ export function runService(logger: Logger, timeoutMs: number, start: (shutdown: 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => void shutdown.run(signal).then(() => process.exit(0)));
   }
+  if (process.env.SHOPFLOW_SUPERVISED === '1') {
+    // The supervisor holds our stdin open: when it dies, even by SIGKILL, stdin ends and we stop
+    // instead of lingering on our port. At once and without a word: our stdout went with the
+    // supervisor, and a crash loses nothing here (commits are durable, unacked events come back).
+    process.stdin.on('end', () => process.exit(0));
+    process.stdin.resume();
+  }
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');
     process.exit(1);
