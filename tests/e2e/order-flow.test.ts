@@ -151,6 +151,18 @@ describe('the order flow through the gateway (embedded databases, payments alway
     expect((await call(gw, 'GET', `/orders?customer_id=${body.customer_id}`)).body.orders).toHaveLength(1);
   });
 
+  it('takes orders and serves reads while NATS is down, and completes them once it is back', async () => {
+    const customer = `C-${randomUUID()}`;
+    await system.nats!.kill('SIGKILL');
+    const placed = await call(gw, 'POST', '/orders', { customer_id: customer, product_id: 'PROD001', quantity: 1, amount: 3 });
+    expect(placed.status).toBe(201);
+    expect((await call(gw, 'GET', `/orders/${placed.body.id}`)).body.status).toBe('PENDING');
+    expect((await call(gw, 'GET', '/inventory/PROD001')).status).toBe(200);
+    expect((await call(system.url('order'), 'GET', '/ready')).status).toBe(200); // NATS is not critical for taking orders
+    await system.nats!.restart();
+    expect((await settled(gw, placed.body.id, 60_000)).status).toBe('COMPLETED');
+  });
+
   it('keeps every acknowledged order when the order service is killed with SIGKILL', async () => {
     const customer = `C-${randomUUID()}`;
     const placed = await Promise.all(
