@@ -28,3 +28,5 @@ export async function createInventoryApp({ logger, db }: InventoryAppDeps): Prom
   reservationRoutes(http, inventory);
   return { http };
 }
+/** The schema a fresh database needs before createInventoryApp (tests and tools that host the app). */
+export { migrations } from './db/migrations.js';

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ORDER_STATUSES, OrderStatus, type OrderStatus as Status } from '@shopflow/contracts';
+import { TRANSITIONS, decideRequestedTransition, decideSagaTransition, toView } from './order.js';
+
+describe('the order state machine', () => {
+  it('lets PENDING, CONFIRMED and PAYMENT_PROCESSING move on, and terminal statuses nowhere', () => {
+    expect(TRANSITIONS.PENDING).toEqual(['CONFIRMED', 'CANCELLED', 'FAILED']);
+    expect(TRANSITIONS.PAYMENT_PROCESSING).toContain('COMPLETED');
+    for (const terminal of ['COMPLETED', 'CANCELLED', 'FAILED'] as const) expect(TRANSITIONS[terminal]).toEqual([]);
+  });
+
+  it('allows exactly the edges of the machine through the API, except COMPLETED', () => {
+    for (const from of ORDER_STATUSES) {
+      for (const to of ORDER_STATUSES) {
+        const kind = decideRequestedTransition(from, to).kind;
+        const expected = from === to ? 'unchanged' : to !== 'COMPLETED' && TRANSITIONS[from].includes(to) ? 'apply' : 'rejected';
+        expect(kind, `${from} -> ${to}`).toBe(expected);
+      }
+    }
+    expect(decideRequestedTransition('PAYMENT_PROCESSING', 'COMPLETED')).toMatchObject({
+      kind: 'rejected',
+      reason: expect.stringMatching(/saga/),
+    });
+  });
+
+  it('applies saga commands only forwards, however late or often they arrive', () => {
+    const apply = (from: Status, to: Status) => decideSagaTransition(from, to).kind;
+    expect(apply('PENDING', 'PAYMENT_PROCESSING')).toBe('apply'); // CONFIRMED may arrive later, or not at all
+    expect(apply('PAYMENT_PROCESSING', 'CONFIRMED')).toBe('rejected');
+    expect(apply('PAYMENT_PROCESSING', 'COMPLETED')).toBe('apply');
+    expect(apply('COMPLETED', 'COMPLETED')).toBe('unchanged');
+    expect(apply('CANCELLED', 'FAILED')).toBe('rejected'); // a terminal order never changes again
+    expect(apply('FAILED', 'COMPLETED')).toBe('rejected');
+  });
+
+  it("shows an order in the seed's shape, money as a decimal", () => {
+    const view = toView({
+      id: 'o1',
+      customerId: 'CUST001',
+      productId: 'PROD001',
+      quantity: 2,
+      amountMinor: 9999,
+      status: OrderStatus.Pending,
+      statusReason: null,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    });
+    expect(view).toEqual({
+      id: 'o1',
+      customer_id: 'CUST001',
+      product_id: 'PROD001',
+      quantity: 2,
+      amount: 99.99,
+      status: 'PENDING',
+      created_at: '2026-01-01T00:00:00.000Z',
+      updated_at: '2026-01-01T00:00:00.000Z',
+    });
+  });
+});
