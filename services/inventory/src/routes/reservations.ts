@@ -79,22 +79,31 @@ export function reservationRoutes(app: HttpServer, inventory: Inventory): void {
     },
     async (request) => {
       // Each operation is its own transaction; the database commits those that meet in one group.
+      // Operations on different orders run concurrently, but those on the same order run in the
+      // order given: on PostgreSQL a release sent after a reserve must not overtake it.
+      const tails = new Map<string, Promise<unknown>>();
       const results = await Promise.all(
-        request.body.operations.map(async (op) => {
-          try {
-            if (op.op === 'reserve') {
-              const r = await inventory.reserve({ orderId: op.order_id, productId: op.product_id, quantity: op.quantity });
-              return { status: r.created ? 201 : 200, body: toReservationView(r.reservation) };
-            }
-            return { status: 200, body: toReservationView(await inventory[op.op](op.order_id)) };
-          } catch (error) {
-            if (error instanceof AppError) return { status: httpStatusOf[error.code], body: problemOf(error) };
-            request.log.error({ err: error, op }, 'batched reservation call failed');
-            return { status: 500, body: problem(500, 'internal') };
-          }
+        request.body.operations.map((op) => {
+          const run = (tails.get(op.order_id) ?? Promise.resolve()).then(() => apply(op));
+          tails.set(op.order_id, run);
+          return run;
         }),
       );
       return { results };
+
+      async function apply(op: (typeof request.body.operations)[number]) {
+        try {
+          if (op.op === 'reserve') {
+            const r = await inventory.reserve({ orderId: op.order_id, productId: op.product_id, quantity: op.quantity });
+            return { status: r.created ? 201 : 200, body: toReservationView(r.reservation) };
+          }
+          return { status: 200, body: toReservationView(await inventory[op.op](op.order_id)) };
+        } catch (error) {
+          if (error instanceof AppError) return { status: httpStatusOf[error.code], body: problemOf(error) };
+          request.log.error({ err: error, op }, 'batched reservation call failed');
+          return { status: 500, body: problem(500, 'internal') };
+        }
+      }
     },
   );
 
