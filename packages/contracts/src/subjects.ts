@@ -33,3 +33,10 @@ export const EventType = {
   OrderStatusRequested: 'OrderStatusRequested',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** The stream that captures `subject` (each stream owns one `<prefix>.>` wildcard). */
+export function streamOf(subject: Subject): (typeof Stream)[keyof typeof Stream] {
+  const stream = Object.values(Stream).find((s) => s.subjects.some((w) => subject.startsWith(w.slice(0, -1))));
+  if (!stream) throw new Error(`no stream captures ${subject}`);
+  return stream;
+}

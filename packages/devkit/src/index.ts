@@ -4,3 +4,4 @@ export { createDatabase, dropDatabase, postgresAvailable, PG_ADMIN_URL } from '.
 export { ServiceProcess, REPO_ROOT, type LineSink, type ServiceProcessOptions } from './supervisor.js';
 export { TestSystem, DATA_SERVICES, type SystemOptions } from './system.js';
 export { grpcServing, httpReady } from './health.js';
+export { startTestService, type TestService, type TestServiceOptions, type Dialect } from './test-service.js';

@@ -56,6 +56,10 @@ export interface ServiceConfig {
   natsUrl: string;
   /** `postgres://…` or `sqlite:<path>`. */
   databaseUrl: string;
+  /** How the database is opened (pool size, SQLite durability). */
+  database: DatabaseOptions;
+  /** pino level: trace, debug, info, warn, error, fatal or silent. */
+  logLevel: string;
   /** How long JetStream waits for an ack before redelivering. */
   ackWaitMs: number;
   /** Deliveries after which a failing message goes to the dead-letter stream. */
@@ -63,6 +67,33 @@ export interface ServiceConfig {
   shutdownTimeoutMs: number;
   /** How long consumers remember applied event ids; far longer than JetStream's 2-minute duplicate window. */
   inboxRetentionMs: number;
+}
+
+/** Settings of the database connection that are not in its URL. */
+export interface DatabaseOptions {
+  /** Connections in a PostgreSQL pool. */
+  poolSize: number;
+  /** SQLite's `synchronous` pragma: NORMAL survives a process crash, FULL also power loss. */
+  sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const SQLITE_SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+
+/** Reads a setting that must be one of `allowed` (case-insensitive for the caller). */
+export function envChoice<T extends string>(name: string, fallback: T, allowed: readonly T[], env: Env = process.env): T {
+  const raw = envString(name, fallback, env);
+  const value = allowed.find((a) => a.toLowerCase() === raw.toLowerCase());
+  if (value === undefined) throw new ConfigError(`${name}=${raw} is not one of ${allowed.join(', ')}`);
+  return value;
+}
+
+/** The database settings every service reads; exported for tools that open a service's database. */
+export function loadDatabaseOptions(env: Env = process.env): DatabaseOptions {
+  return {
+    poolSize: envInt('PG_POOL_SIZE', 10, { min: 1 }, env),
+    sqliteSynchronous: envChoice('SQLITE_SYNCHRONOUS', 'NORMAL', SQLITE_SYNCHRONOUS, env),
+  };
 }
 
 export function portOf(service: ServiceName, env: Env = process.env): number {
@@ -79,6 +110,8 @@ export function loadServiceConfig(service: ServiceName, env: Env = process.env):
     port: portOf(service, env),
     natsUrl: envString('NATS_URL', 'nats://127.0.0.1:4222', env),
     databaseUrl: envString(`${service.toUpperCase()}_DATABASE_URL`, `sqlite:${path.join(dataDir, `${service}.db`)}`, env),
+    database: loadDatabaseOptions(env),
+    logLevel: envChoice('LOG_LEVEL', 'info', LOG_LEVELS, env),
     ackWaitMs: envInt('NATS_ACK_WAIT_MS', 30_000, { min: 1000 }, env),
     maxDeliver: envInt('NATS_MAX_DELIVER', 10, { min: 1 }, env),
     shutdownTimeoutMs: envInt('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100 }, env),

@@ -1,5 +1,13 @@
 import type { Logger } from 'pino';
 
+/** Something that takes requests on a port: an HTTP server, a gRPC server. */
+export interface Listener {
+  /** Binds `host:port` (port 0 picks one) and resolves to the address clients use. */
+  listen(host: string, port: number): Promise<string>;
+  /** Stops taking requests and lets those in flight finish. */
+  close(): Promise<void>;
+}
+
 type Hook = { name: string; close: () => Promise<void> | void };
 
 /** Closes what a process opened, in reverse order, on SIGTERM/SIGINT or when asked. */

@@ -4,7 +4,7 @@ import { currentTrace } from './tracing.js';
 export type { Logger } from 'pino';
 
 /** The process logger: JSON lines on stdout, tagged with the service name and the current trace id. */
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(service: string, level = 'info'): Logger {
   return pino({
     level,
     base: { service },

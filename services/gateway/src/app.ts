@@ -1,6 +1,6 @@
 import type { PaymentClient } from '@shopflow/platform/grpc';
-import { createHttpServer, type HttpServer } from '@shopflow/platform/http';
-import type { Logger } from '@shopflow/platform/logger';
+import { createHttpServer, httpListener, type HttpServer } from '@shopflow/platform/http';
+import type { ServiceApp, ServiceContext } from '@shopflow/platform/service';
 import { probePayments } from './adapters/payments.js';
 import { createUpstream, type UpstreamName } from './adapters/upstream.js';
 import { paymentRoutes } from './routes/payments.js';
@@ -12,23 +12,24 @@ const PROBE_TIMEOUT_MS = 1000;
 /** Base URLs (`http://host:port`) of the HTTP services behind the gateway. */
 export type UpstreamUrls = Record<UpstreamName, string>;
 
-export interface GatewayAppDeps {
-  logger: Logger;
+/** Where the services behind the gateway are; tests point them at services of their own. */
+export interface GatewayAdapters {
   upstreams: UpstreamUrls;
-  /** Owned by the caller, which closes it after `close()`. */
+  /** Owned by the caller, which closes it after the gateway has stopped. */
   payments: PaymentClient;
   /** How long an upstream may take to answer before the gateway gives up with 504. */
   timeoutMs: number;
 }
 
-export interface GatewayApp {
+export interface GatewayApp extends ServiceApp {
   http: HttpServer;
-  /** Stops taking requests, lets in-flight ones finish, then closes the upstream pools. */
-  close(): Promise<void>;
 }
 
-/** Wires the gateway; exported for tests, which point it at upstreams of their own. */
-export async function createGatewayApp({ logger, upstreams, payments, timeoutMs }: GatewayAppDeps): Promise<GatewayApp> {
+/** Wires the gateway; closing it stops taking requests, lets in-flight ones finish, then closes the upstream pools. */
+export async function createGatewayApp(
+  { logger }: Pick<ServiceContext, 'logger'>,
+  { upstreams, payments, timeoutMs }: GatewayAdapters,
+): Promise<GatewayApp> {
   const pools = (Object.keys(upstreams) as UpstreamName[]).map((name) => createUpstream(name, upstreams[name]));
   const http = await createHttpServer({
     service: 'gateway',
@@ -43,11 +44,15 @@ export async function createGatewayApp({ logger, upstreams, payments, timeoutMs 
   });
   for (const upstream of pools) await proxyRoutes(http, upstream, timeoutMs);
   paymentRoutes(http, payments, timeoutMs);
+  const listener = httpListener(http);
   return {
     http,
-    async close() {
-      await http.close();
-      await Promise.all(pools.map((u) => u.close()));
+    serves: {
+      listen: (host, port) => listener.listen(host, port),
+      async close() {
+        await listener.close();
+        await Promise.all(pools.map((u) => u.close()));
+      },
     },
   };
 }

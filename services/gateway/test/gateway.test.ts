@@ -6,11 +6,10 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PaymentServiceService, type Payment, type PaymentServiceServer } from '@shopflow/contracts/payment-grpc';
 import { createPaymentClient, grpc, type PaymentClient } from '@shopflow/platform/grpc';
-import { createLogger } from '@shopflow/platform/logger';
+import { startTestService, type TestService } from '@shopflow/devkit';
 import { parseTraceparent } from '@shopflow/platform/tracing';
 import { createGatewayApp, type GatewayApp, type UpstreamUrls } from '../src/app.js';
-
-const logger = createLogger('gateway-test', 'silent');
+import { gatewayService } from '../src/service.js';
 
 interface Received {
   method: string;
@@ -99,10 +98,12 @@ async function startGateway(
   upstreams: UpstreamUrls,
   payments: PaymentClient,
   timeoutMs: number,
-): Promise<{ app: GatewayApp; url: string }> {
-  const app = await createGatewayApp({ logger, upstreams, payments, timeoutMs });
-  await app.http.listen({ host: '127.0.0.1', port: 0 });
-  return { app, url: `http://127.0.0.1:${(app.http.server.address() as AddressInfo).port}` };
+): Promise<{ app: TestService<GatewayApp>; url: string }> {
+  const app = await startTestService({
+    ...gatewayService,
+    build: (ctx) => createGatewayApp(ctx, { upstreams, payments, timeoutMs }),
+  });
+  return { app, url: app.address };
 }
 
 function newTraceparent(): { header: string; traceId: string; spanId: string } {
@@ -115,7 +116,7 @@ describe('gateway in front of reachable services', () => {
   const fakes = {} as Record<keyof UpstreamUrls, FakeUpstream>;
   let paymentServer: Awaited<ReturnType<typeof startPaymentServer>>;
   let payments: PaymentClient;
-  let gateway: { app: GatewayApp; url: string };
+  let gateway: { app: TestService<GatewayApp>; url: string };
 
   beforeAll(async () => {
     for (const name of ['order', 'inventory', 'notification', 'saga'] as const) fakes[name] = await startFake(name);
@@ -129,7 +130,7 @@ describe('gateway in front of reachable services', () => {
   });
 
   afterAll(async () => {
-    await gateway?.app.close();
+    await gateway?.app.stop();
     payments?.close();
     paymentServer?.stop();
     await Promise.all(Object.values(fakes).map((f) => f.close()));
@@ -331,7 +332,7 @@ describe('gateway in front of services that are down or slow', () => {
   let slow: FakeUpstream;
   let release: () => void = () => undefined;
   let payments: PaymentClient;
-  let gateway: { app: GatewayApp; url: string };
+  let gateway: { app: TestService<GatewayApp>; url: string };
 
   beforeAll(async () => {
     slow = await startFake('order');
@@ -347,7 +348,7 @@ describe('gateway in front of services that are down or slow', () => {
 
   afterAll(async () => {
     release();
-    await gateway?.app.close();
+    await gateway?.app.stop();
     payments?.close();
     await slow?.close();
   });

@@ -1,32 +1,23 @@
-import type { Db } from '@shopflow/platform/db';
-import { createHttpServer, type HttpServer } from '@shopflow/platform/http';
-import type { Logger } from '@shopflow/platform/logger';
-import { createInventory } from './inventory.js';
+import { createHttpServer, httpListener, type HttpServer } from '@shopflow/platform/http';
+import type { ServiceApp, ServiceContext } from '@shopflow/platform/service';
+import { createInventory, type Inventory } from './inventory.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { reservationRoutes } from './routes/reservations.js';
 
-export interface InventoryAppDeps {
-  logger: Logger;
-  /** Already migrated with `migrations` from `db/migrations.ts`. */
-  db: Db;
-}
-
-/** The wired service; the caller listens and closes. */
-export interface InventoryApp {
+export interface InventoryApp extends ServiceApp {
   http: HttpServer;
+  inventory: Inventory;
 }
 
-/** Wires the inventory service; exported for tests, which pass a real database. */
-export async function createInventoryApp({ logger, db }: InventoryAppDeps): Promise<InventoryApp> {
+/** Wires the inventory service's use cases and routes; `service.ts` runs it. */
+export async function createInventoryApp({
+  logger,
+  db,
+  checks,
+}: Pick<ServiceContext, 'logger' | 'db' | 'checks'>): Promise<InventoryApp> {
   const inventory = createInventory({ db });
-  const http = await createHttpServer({
-    service: 'inventory',
-    logger,
-    checks: [{ name: 'database', check: () => db.ping() }],
-  });
+  const http = await createHttpServer({ service: 'inventory', logger, checks });
   inventoryRoutes(http, inventory);
   reservationRoutes(http, inventory);
-  return { http };
+  return { http, serves: httpListener(http), inventory };
 }
-/** The schema a fresh database needs before createInventoryApp (tests and tools that host the app). */
-export { migrations } from './db/migrations.js';

@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase, waitFor } from '@shopflow/devkit';
-import { openDatabase, type Db, type Queryable } from '@shopflow/platform/db';
-import { createLogger } from '@shopflow/platform/logger';
-import { createInventoryApp, type InventoryApp } from '../src/app.js';
+import { startTestService, waitFor, type TestService } from '@shopflow/devkit';
+import type { Db, Queryable } from '@shopflow/platform/db';
+import type { InventoryApp } from '../src/app.js';
 import { migrations } from '../src/db/migrations.js';
 import { createInventory } from '../src/inventory.js';
-
-const logger = createLogger('test', 'silent');
+import { inventoryService } from '../src/service.js';
 
 interface Reply {
   status: number;
@@ -26,27 +21,18 @@ interface Stock {
 }
 
 describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (dialect) => {
-  let url: string;
+  let service: TestService<InventoryApp>;
   let db: Db;
-  let app: InventoryApp;
   let base: string;
 
   beforeAll(async () => {
-    url =
-      dialect === 'postgres'
-        ? await createDatabase('shopflow_inventory')
-        : `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sf-inventory-')), 'inventory.db')}`;
-    db = await openDatabase(url);
-    await db.migrate(migrations);
-    app = await createInventoryApp({ logger, db });
-    base = await app.http.listen({ host: '127.0.0.1', port: 0 });
+    service = await startTestService(inventoryService, { dialect });
+    db = service.db!;
+    base = service.address;
   });
 
   afterAll(async () => {
-    await app?.http.close();
-    await db?.close();
-    if (dialect === 'postgres') await dropDatabase(url);
-    else fs.rmSync(path.dirname(url.slice('sqlite:'.length)), { recursive: true, force: true });
+    await service?.stop();
   });
 
   /** Sends `body` as JSON, or `raw` as it is (with `contentType`, JSON by default). */

@@ -1,8 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,18 +11,12 @@ import {
   type OrderFailedEvent,
   type OrderTerminalEvent,
 } from '@shopflow/contracts';
-import { NatsServer, createDatabase, dropDatabase, waitFor } from '@shopflow/devkit';
-import { openDatabase, type Db } from '@shopflow/platform/db';
-import {
-  connectMessaging,
-  ensureStreams,
-  listDeadLetters,
-  messagingMigrations,
-  type Messaging,
-} from '@shopflow/platform/messaging';
-import { createLogSender } from '../src/adapters/log-sender.js';
-import { TERMINAL_CONSUMERS, createNotificationApp, type NotificationApp } from '../src/app.js';
-import { migrations } from '../src/db/migrations.js';
+import { NatsServer, startTestService, waitFor, type TestService } from '@shopflow/devkit';
+import type { Db } from '@shopflow/platform/db';
+import { listDeadLetters, type Messaging } from '@shopflow/platform/messaging';
+import { durableName } from '@shopflow/platform/service';
+import type { NotificationApp } from '../src/app.js';
+import { notificationService } from '../src/service.js';
 import type { NotificationView } from '../src/domain/notification.js';
 
 interface LogLine {
@@ -74,11 +64,9 @@ function terminal(
 
 describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (dialect) => {
   let nats: NatsServer;
-  let url: string;
-  let sqliteDir: string | undefined;
+  let service: TestService<NotificationApp>;
   let db: Db;
   let messaging: Messaging;
-  let app: NotificationApp;
   let base: string;
   const logs: LogLine[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
@@ -86,34 +74,19 @@ describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (di
 
   beforeAll(async () => {
     nats = await NatsServer.start();
-    if (dialect === 'postgres') {
-      url = await createDatabase('shopflow_notification');
-    } else {
-      sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-notification-'));
-      url = `sqlite:${path.join(sqliteDir, 'notification.db')}`;
-    }
-    db = await openDatabase(url);
-    await db.migrate([...messagingMigrations, ...migrations]);
-    messaging = await connectMessaging(nats.url, 'notification-test', logger);
-    await ensureStreams(messaging.jsm, [Stream.Orders, Stream.DeadLetter]);
-    app = await createNotificationApp({
-      config: { ackWaitMs: 2000, maxDeliver: 3 },
+    service = await startTestService(notificationService, {
+      dialect,
+      natsUrl: nats.url,
       logger,
-      db,
-      messaging,
-      sender: createLogSender(logger),
+      config: { ackWaitMs: 2000, maxDeliver: 3 },
     });
-    await app.start();
-    await app.http.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
+    db = service.db!;
+    messaging = service.messaging!;
+    base = service.address;
   });
 
   afterAll(async () => {
-    await app?.stop();
-    await messaging?.close();
-    await db?.close();
-    if (dialect === 'postgres' && url) await dropDatabase(url);
-    if (sqliteDir) fs.rmSync(sqliteDir, { recursive: true, force: true });
+    await service?.stop();
     await nats?.stop({ removeStore: true });
   });
 
@@ -126,7 +99,7 @@ describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (di
 
   /** Waits until the consumer of `subject` has acked everything up to stream sequence `seq`: the event was applied or dead-lettered. */
   async function settled(subject: Subject, seq: number): Promise<void> {
-    const durable = TERMINAL_CONSUMERS.find((c) => c.subject === subject)!.durable;
+    const durable = durableName('notification', subject);
     await waitFor(`${durable} to ack stream sequence ${seq}`, async () => {
       const info = await messaging.jsm.consumers.info(Stream.Orders.name, durable);
       return info.ack_floor.stream_seq >= seq;

@@ -1,64 +1,40 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventType, Stream, Subject, type OrderStatusCommand } from '@shopflow/contracts';
-import { NatsServer, createDatabase, dropDatabase, waitFor } from '@shopflow/devkit';
-import { createInventoryApp, migrations as inventoryMigrations, type InventoryApp } from '@shopflow/inventory/app';
-import { openDatabase, type Db } from '@shopflow/platform/db';
+import { NatsServer, startTestService, waitFor, type TestService } from '@shopflow/devkit';
+import type { InventoryApp } from '@shopflow/inventory/app';
+import { inventoryService } from '@shopflow/inventory/service';
 import { createHttpClient, type HttpClient } from '@shopflow/platform/http';
-import { createLogger } from '@shopflow/platform/logger';
-import { connectMessaging, ensureStreams, messagingMigrations, type Messaging } from '@shopflow/platform/messaging';
+import type { Messaging } from '@shopflow/platform/messaging';
 import { createInventoryCatalog } from '../src/adapters/inventory-catalog.js';
 import { createOrderApp, type OrderApp } from '../src/app.js';
-import { migrations } from '../src/db/migrations.js';
-
-const logger = createLogger('test', 'silent');
+import { orderService } from '../src/service.js';
 
 describe.each(['sqlite', 'postgres'] as const)('order service on %s', (dialect) => {
   let nats: NatsServer;
-  let url: string;
-  let db: Db;
-  let inventoryDb: Db;
-  let messaging: Messaging;
-  let inventory: InventoryApp;
+  let inventory: TestService<InventoryApp>;
   let inventoryClient: HttpClient;
-  let app: OrderApp;
+  let order: TestService<OrderApp>;
+  let messaging: Messaging;
   let base: string;
 
   beforeAll(async () => {
     nats = await NatsServer.start();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-order-'));
-    url = dialect === 'postgres' ? await createDatabase('shopflow_order') : `sqlite:${path.join(dir, 'order.db')}`;
-    db = await openDatabase(url);
-    await db.migrate([...messagingMigrations, ...migrations]);
     // The real inventory service tells which products exist.
-    inventoryDb = await openDatabase(`sqlite:${path.join(dir, 'inventory.db')}`);
-    await inventoryDb.migrate(inventoryMigrations);
-    inventory = await createInventoryApp({ logger, db: inventoryDb });
-    inventoryClient = createHttpClient(await inventory.http.listen({ host: '127.0.0.1', port: 0 }));
-    messaging = await connectMessaging(nats.url, 'order-test', logger);
-    await ensureStreams(messaging.jsm, [Stream.Orders, Stream.Saga, Stream.DeadLetter]);
-    app = await createOrderApp({
-      config: { ackWaitMs: 5000, maxDeliver: 3 },
-      logger,
-      db,
-      messaging,
-      catalog: createInventoryCatalog(inventoryClient),
-    });
-    await app.start();
-    base = await app.http.listen({ host: '127.0.0.1', port: 0 });
+    inventory = await startTestService(inventoryService);
+    inventoryClient = createHttpClient(inventory.address);
+    order = await startTestService(
+      { ...orderService, build: (ctx) => createOrderApp(ctx, { catalog: createInventoryCatalog(inventoryClient) }) },
+      { dialect, natsUrl: nats.url, config: { ackWaitMs: 5000, maxDeliver: 3 } },
+    );
+    messaging = order.messaging!;
+    base = order.address;
   });
 
   afterAll(async () => {
-    await app?.stop();
+    await order?.stop();
     await inventoryClient?.close();
-    await inventory?.http.close();
-    await inventoryDb?.close();
-    await messaging?.close();
-    await db?.close();
-    if (dialect === 'postgres') await dropDatabase(url);
+    await inventory?.stop();
     await nats?.stop({ removeStore: true });
   });
 
@@ -74,7 +50,7 @@ describe.each(['sqlite', 'postgres'] as const)('order service on %s', (dialect) 
 
   /** Events on a subject for one order, once the outbox has handed everything to JetStream. */
   async function published(subject: string, orderId: string): Promise<any[]> {
-    await waitFor('the outbox to drain', async () => (await app.outbox.pending()) === 0);
+    await waitFor('the outbox to drain', async () => (await order.outbox!.pending()) === 0);
     const info = await messaging.jsm.streams.info(Stream.Orders.name);
     const out: any[] = [];
     for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {

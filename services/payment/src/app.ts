@@ -1,8 +1,6 @@
 import { PaymentServiceService } from '@shopflow/contracts/payment-grpc';
-import type { Db } from '@shopflow/platform/db';
 import { grpc } from '@shopflow/platform/grpc';
-import type { Logger } from '@shopflow/platform/logger';
-import { Outbox, type Messaging } from '@shopflow/platform/messaging';
+import type { ServiceApp, ServiceContext } from '@shopflow/platform/service';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Decider } from './domain/payment.js';
 import { paymentService } from './grpc/payment-service.js';
@@ -11,28 +9,23 @@ import { createPayments } from './payments.js';
 /** The name the health service reports besides the server-wide ''. */
 export const PAYMENT_SERVICE_NAME = 'payment.PaymentService';
 
-export interface PaymentAppDeps {
-  logger: Logger;
-  db: Db;
-  messaging: Pick<Messaging, 'js'>;
-  /** Whether a new charge succeeds; main.ts draws with PAYMENT_SUCCESS_RATE. */
+/** What main wires from configuration; tests pass their own. */
+export interface PaymentAdapters {
+  /** Whether a new charge succeeds; main draws with PAYMENT_SUCCESS_RATE. */
   decide: Decider;
-  /** How long stop() lets in-flight calls finish before cutting connections. */
+  /** How long closing lets in-flight calls finish before cutting connections. */
   drainTimeoutMs?: number;
 }
 
-export interface PaymentApp {
+export interface PaymentApp extends ServiceApp {
   server: grpc.Server;
-  outbox: Outbox;
-  /** Starts the outbox relay, binds `address` (host:port; port 0 picks one), reports SERVING; resolves to the port. */
-  start(address: string): Promise<number>;
-  /** Reports NOT_SERVING, drains calls, stops the relay. */
-  stop(): Promise<void>;
 }
 
-/** Wires the payment service; exported for tests, which pass real NATS and a real database. */
-export function createPaymentApp({ logger, db, messaging, decide, drainTimeoutMs = 5000 }: PaymentAppDeps): PaymentApp {
-  const outbox = new Outbox(db, messaging.js, logger);
+/** Wires the payment service: its gRPC handlers and the standard health service, SERVING while it listens. */
+export function createPaymentApp(
+  { logger, db, outbox }: Pick<ServiceContext, 'logger' | 'db' | 'outbox'>,
+  { decide, drainTimeoutMs = 5000 }: PaymentAdapters,
+): Promise<PaymentApp> {
   const payments = createPayments({ db, outbox, decide, logger });
   const server = new grpc.Server();
   server.addService(PaymentServiceService, paymentService(payments, logger));
@@ -44,28 +37,27 @@ export function createPaymentApp({ logger, db, messaging, decide, drainTimeoutMs
   };
   let stopping: Promise<void> | undefined;
 
-  return {
+  return Promise.resolve({
     server,
-    outbox,
-    async start(address) {
-      outbox.start();
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-          error ? reject(error) : resolve(bound),
-        ),
-      );
-      setHealth('SERVING');
-      return port;
+    serves: {
+      async listen(host, port) {
+        // An IPv6 literal needs brackets in a gRPC address.
+        const address = `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+        const bound = await new Promise<number>((resolve, reject) =>
+          server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+        );
+        setHealth('SERVING');
+        return address.replace(/:\d+$/, `:${bound}`);
+      },
+      close() {
+        stopping ??= (async () => {
+          setHealth('NOT_SERVING');
+          await drain(server, drainTimeoutMs);
+        })();
+        return stopping;
+      },
     },
-    stop() {
-      stopping ??= (async () => {
-        setHealth('NOT_SERVING');
-        await drain(server, drainTimeoutMs);
-        await outbox.stop();
-      })();
-      return stopping;
-    },
-  };
+  });
 }
 
 /** Lets in-flight calls finish; a client that keeps a stream open (a health Watch) is cut off at the deadline. */

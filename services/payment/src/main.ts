@@ -1,22 +1,4 @@
-import { Stream } from '@shopflow/contracts';
-import { envNumber } from '@shopflow/platform/config';
-import { runDataService } from '@shopflow/platform/service';
-import { createPaymentApp } from './app.js';
-import { migrations } from './db/migrations.js';
-import { randomDecider } from './domain/payment.js';
+import { runServiceProcess } from '@shopflow/platform/service';
+import { paymentService } from './service.js';
 
-runDataService({
-  name: 'payment',
-  migrations,
-  streams: [Stream.Payments, Stream.DeadLetter],
-  async start({ config, logger, db, messaging }) {
-    // The seed declines one charge in ten; read here so a bad value stops start-up.
-    const successRate = envNumber('PAYMENT_SUCCESS_RATE', 0.9, { min: 0, max: 1 });
-    const app = createPaymentApp({ logger, db, messaging, decide: randomDecider(successRate) });
-    // start() also starts the outbox relay, so committed payment events reach JetStream.
-    const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
-    const port = await app.start(`${host}:${config.port}`);
-    logger.info({ port, successRate }, 'payment gRPC server listening');
-    return () => app.stop();
-  },
-});
+runServiceProcess(paymentService);

@@ -1,19 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { service as healthService } from 'grpc-health-check';
 import { Stream, Subject, validateEvent } from '@shopflow/contracts';
 import { PaymentServiceClient, type Payment, type PaymentResponse } from '@shopflow/contracts/payment-grpc';
-import { NatsServer, createDatabase, dropDatabase, grpcServing, waitFor } from '@shopflow/devkit';
-import { openDatabase, type Db } from '@shopflow/platform/db';
+import { NatsServer, grpcServing, startTestService, waitFor, type TestService } from '@shopflow/devkit';
+import type { Db } from '@shopflow/platform/db';
 import { AppError } from '@shopflow/platform/errors';
 import { createPaymentClient, grpc, type PaymentClient } from '@shopflow/platform/grpc';
-import { createLogger } from '@shopflow/platform/logger';
-import { connectMessaging, ensureStreams, messagingMigrations, type Messaging } from '@shopflow/platform/messaging';
+import { createLogger, type Logger } from '@shopflow/platform/logger';
+import type { Messaging } from '@shopflow/platform/messaging';
+import type { ServiceDefinition } from '@shopflow/platform/service';
 import { createPaymentApp, PAYMENT_SERVICE_NAME, type PaymentApp } from '../src/app.js';
-import { migrations } from '../src/db/migrations.js';
+import { paymentService } from '../src/service.js';
 import type { Decider } from '../src/domain/payment.js';
 import { randomDecider } from '../src/domain/payment.js';
 
@@ -44,53 +42,42 @@ async function grpcError(call: Promise<unknown>): Promise<{ code: number; detail
   return { code: cause.code, details: cause.details };
 }
 
-function tempSqliteUrl(): string {
-  return `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sf-payment-')), 'payment.db')}`;
-}
-
 describe.each(['sqlite', 'postgres'] as const)('payment service over gRPC on %s', (dialect) => {
   let nats: NatsServer;
-  let url: string;
+  let service: TestService<PaymentApp>;
   let db: Db;
   let messaging: Messaging;
-  let app: PaymentApp;
   let address: string;
   let client: PaymentClient;
   // Each test sets how the next charges are decided.
   let decide: Decider = randomDecider(1);
-  const openDbs: string[] = [];
-
-  const newDatabaseUrl = async () => {
-    const u = dialect === 'postgres' ? await createDatabase('shopflow_payment') : tempSqliteUrl();
-    openDbs.push(u);
-    return u;
-  };
+  /** The payment service with its charges decided by `decider`. */
+  const deciding = (decider: Decider): ServiceDefinition<PaymentApp> => ({
+    ...paymentService,
+    build: (ctx) => createPaymentApp(ctx, { decide: decider }),
+  });
 
   beforeAll(async () => {
     nats = await NatsServer.start();
-    url = await newDatabaseUrl();
-    db = await openDatabase(url);
-    await db.migrate([...messagingMigrations, ...migrations]);
-    messaging = await connectMessaging(nats.url, 'payment-test', logger);
-    await ensureStreams(messaging.jsm, [Stream.Payments, Stream.DeadLetter]);
-    app = createPaymentApp({ logger, db, messaging, decide: () => decide() });
-    const port = await app.start('127.0.0.1:0');
-    address = `127.0.0.1:${port}`;
+    service = await startTestService(
+      deciding(() => decide()),
+      { dialect, natsUrl: nats.url },
+    );
+    db = service.db!;
+    messaging = service.messaging!;
+    address = service.address;
     client = createPaymentClient(address, 10_000);
   });
 
   afterAll(async () => {
     client?.close();
-    await app?.stop();
-    await messaging?.close();
-    await db?.close();
-    if (dialect === 'postgres') for (const u of openDbs) await dropDatabase(u);
+    await service?.stop();
     await nats?.stop({ removeStore: true });
   });
 
   /** Every event in the PAYMENTS stream once the outbox has handed all committed rows to JetStream. */
   async function publishedEvents(): Promise<PublishedEvent[]> {
-    await waitFor('the outbox to drain', async () => (await app.outbox.pending()) === 0);
+    await waitFor('the outbox to drain', async () => (await service.outbox!.pending()) === 0);
     const { state } = await messaging.jsm.streams.info(Stream.Payments.name);
     const events: PublishedEvent[] = [];
     for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
@@ -416,8 +403,11 @@ describe.each(['sqlite', 'postgres'] as const)('payment service over gRPC on %s'
   });
 
   it('tells health watchers NOT_SERVING when an instance stops', async () => {
-    const second = createPaymentApp({ logger, db, messaging, decide: () => true });
-    const port = await second.start('127.0.0.1:0');
+    const second = await startTestService(
+      deciding(() => true),
+      { databaseUrl: service.databaseUrl, natsUrl: nats.url },
+    );
+    const port = new URL(`grpc://${second.address}`).port;
     const health = healthClient(`127.0.0.1:${port}`);
     const seen: string[] = [];
     const watch = health.watch({ service: PAYMENT_SERVICE_NAME });
@@ -438,16 +428,12 @@ describe.each(['sqlite', 'postgres'] as const)('payment service over gRPC on %s'
 
   it('answers INTERNAL without internals and logs the cause when the database fails', async () => {
     // A database without the payments table: every call fails below the gRPC layer.
-    const bare = await openDatabase(await newDatabaseUrl());
-    await bare.migrate(messagingMigrations);
     const errors = vi.fn();
-    const broken = createPaymentApp({
-      logger: Object.assign(Object.create(logger), { error: errors }),
-      db: bare,
-      messaging,
-      decide: () => true,
-    });
-    const port = await broken.start('127.0.0.1:0');
+    const broken = await startTestService(
+      { ...deciding(() => true), migrations: [] },
+      { dialect, natsUrl: nats.url, logger: Object.assign(Object.create(logger) as Logger, { error: errors }) },
+    );
+    const port = new URL(`grpc://${broken.address}`).port;
     const brokenClient = createPaymentClient(`127.0.0.1:${port}`, 10_000);
     try {
       expect(await grpcError(brokenClient.processPayment({ orderId: randomUUID(), customerId: 'c', amount: 1 }))).toEqual({
@@ -462,7 +448,6 @@ describe.each(['sqlite', 'postgres'] as const)('payment service over gRPC on %s'
     } finally {
       brokenClient.close();
       await broken.stop();
-      await bare.close();
     }
   });
 });

@@ -1,3 +1,4 @@
+import { loadDatabaseOptions, type DatabaseOptions } from '../config.js';
 import { PostgresDb, ensurePostgresDatabase } from './postgres.js';
 import { SqliteDb } from './sqlite.js';
 import type { Db } from './types.js';
@@ -9,18 +10,16 @@ export { ensurePostgresDatabase } from './postgres.js';
  * Opens a service's database: `postgres://…` (created if missing) or `sqlite:<file>` (the
  * embedded default). Migrations are the caller's to run.
  */
-export async function openDatabase(url: string): Promise<Db> {
+export async function openDatabase(url: string, options: DatabaseOptions = loadDatabaseOptions({})): Promise<Db> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     await ensurePostgresDatabase(url);
-    return new PostgresDb(url);
+    return new PostgresDb(url, options.poolSize);
   }
-  if (url.startsWith('sqlite:')) return new SqliteDb(url.slice('sqlite:'.length));
+  if (url.startsWith('sqlite:')) return new SqliteDb(url.slice('sqlite:'.length), options.sqliteSynchronous);
   throw new Error(`unsupported database url ${url.replace(/\/\/[^@]*@/, '//***@')}: use postgres://… or sqlite:<file>`);
 }
 
 /** Dialect-specific fragments for the few places portable SQL cannot reach. */
 export const sqlFragments = {
-  /** Row locking for claim queries; SQLite serialises writers anyway. */
-  skipLocked: (db: { dialect: string }) => (db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''),
   forUpdate: (db: { dialect: string }) => (db.dialect === 'postgres' ? ' FOR UPDATE' : ''),
 };

@@ -63,7 +63,7 @@ export class PostgresDb implements Db {
   private readonly direct: Queryable;
   private readonly names = new StatementNames();
 
-  constructor(url: string, poolSize = Number(process.env.PG_POOL_SIZE ?? 10)) {
+  constructor(url: string, poolSize = 10) {
     this.pool = new pg.Pool({ connectionString: url, max: poolSize, types });
     // An idle client that loses its connection emits here; without a listener the process dies.
     this.pool.on('error', () => undefined);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { DatabaseOptions } from '../config.js';
 import type { Db, Migration, Queryable, Row } from './types.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -62,13 +63,13 @@ export class SqliteDb implements Db {
   private readonly statements = new Map<string, { stmt: Statement; order: number[] }>();
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(file: string) {
+  constructor(file: string, synchronous: DatabaseOptions['sqliteSynchronous'] = 'NORMAL') {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     // WAL: a commit is appended to the log with write(2) before it returns, so a killed
     // process loses nothing committed; NORMAL skips the fsync that only power loss needs.
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${process.env.SQLITE_SYNCHRONOUS ?? 'NORMAL'}`);
+    this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     // A larger page cache and rarer checkpoints: checkpoints copy the log into the file and fsync it.

@@ -1,3 +1,10 @@
-export { createHttpServer, notFound, type HttpServer, type HttpServerOptions, type ReadinessCheck } from './server.js';
+export {
+  createHttpServer,
+  httpListener,
+  notFound,
+  type HttpServer,
+  type HttpServerOptions,
+  type ReadinessCheck,
+} from './server.js';
 export { createHttpClient, type HttpClient, type HttpResponse, type RequestOptions } from './client.js';
 export { Problem, problem, problemOf, problemResponses, PROBLEM_CONTENT_TYPE } from './problem.js';

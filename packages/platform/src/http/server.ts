@@ -4,10 +4,16 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { AppError, ErrorCode, httpStatusOf, type FieldError } from '../errors.js';
+import type { Listener } from '../lifecycle.js';
 import { formatTraceparent, newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
 import { PROBLEM_CONTENT_TYPE, Problem, problem, problemOf } from './problem.js';
 
 export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
+
+/** The server as a service's listener: listen on host:port, close draining in-flight requests. */
+export function httpListener(http: HttpServer): Listener {
+  return { listen: (host, port) => http.listen({ host, port }), close: () => http.close() };
+}
 
 /** A dependency /ready looks at. A failing critical check makes the service not ready (503). */
 export interface ReadinessCheck {

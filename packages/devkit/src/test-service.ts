@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadServiceConfig, type ServiceConfig } from '@shopflow/platform/config';
+import { createLogger, type Logger } from '@shopflow/platform/logger';
+import { startService, type RunningService, type ServiceApp, type ServiceDefinition } from '@shopflow/platform/service';
+import { createDatabase, dropDatabase } from './postgres.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface TestServiceOptions {
+  /** Where a new database is made (ignored when `databaseUrl` is given or the service has none). */
+  dialect?: Dialect;
+  /** An existing database to start on; it is kept when the service stops. */
+  databaseUrl?: string;
+  /** Required when the service publishes or consumes. */
+  natsUrl?: string;
+  /** Silent by default. */
+  logger?: Logger;
+  /** Overrides of the service's configuration (the defaults read no environment). */
+  config?: Partial<ServiceConfig>;
+}
+
+/** A service started by a test; `stop()` also drops the database it made. */
+export interface TestService<A extends ServiceApp> extends RunningService<A> {
+  databaseUrl: string | undefined;
+}
+
+/**
+ * Starts a service from its definition as its process would, on a fresh database of `dialect`,
+ * on 127.0.0.1 and a free port: the one way integration tests bring a service up.
+ */
+export async function startTestService<A extends ServiceApp>(
+  definition: ServiceDefinition<A>,
+  options: TestServiceOptions = {},
+): Promise<TestService<A>> {
+  const made =
+    definition.migrations && !options.databaseUrl ? await newDatabase(definition.name, options.dialect ?? 'sqlite') : undefined;
+  const databaseUrl = options.databaseUrl ?? made?.url;
+  const config: ServiceConfig = {
+    ...loadServiceConfig(definition.name, {}),
+    host: '127.0.0.1',
+    port: 0,
+    ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),
+    ...(databaseUrl ? { databaseUrl } : {}),
+    ...options.config,
+  };
+  try {
+    const running = await startService(definition, config, options.logger ?? createLogger('test', 'silent'));
+    return {
+      ...running,
+      databaseUrl,
+      async stop() {
+        await running.stop();
+        await made?.drop();
+      },
+    };
+  } catch (error) {
+    await made?.drop();
+    throw error;
+  }
+}
+
+async function newDatabase(name: string, dialect: Dialect): Promise<{ url: string; drop(): Promise<void> }> {
+  if (dialect === 'postgres') {
+    const url = await createDatabase(`shopflow_${name}`);
+    return { url, drop: () => dropDatabase(url) };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sf-${name}-`));
+  return { url: `sqlite:${path.join(dir, `${name}.db`)}`, drop: () => fs.promises.rm(dir, { recursive: true, force: true }) };
+}

@@ -1,0 +1,22 @@
+import { Subject } from '@shopflow/contracts';
+import { serviceUrl } from '@shopflow/platform/discovery';
+import { createHttpClient } from '@shopflow/platform/http';
+import { defineService } from '@shopflow/platform/service';
+import { createInventoryCatalog } from './adapters/inventory-catalog.js';
+import { createOrderApp } from './app.js';
+import { migrations } from './db/migrations.js';
+
+/** The order service: orders and their events; it applies the saga's status commands. */
+export const orderService = defineService({
+  name: 'order',
+  migrations,
+  publishes: [Subject.OrderCreated, Subject.OrderCompleted, Subject.OrderCancelled, Subject.OrderFailed],
+  async build(ctx) {
+    const inventory = createHttpClient(serviceUrl('inventory'));
+    ctx.defer('inventory client', () => inventory.close());
+    return createOrderApp(ctx, { catalog: createInventoryCatalog(inventory) });
+  },
+  consumes: {
+    [Subject.OrderStatusCommand]: (app, tx, command) => app.orders.applySagaCommand(tx, command),
+  },
+});
