@@ -1,4 +1,4 @@
-import type { PaymentClient } from '@shopflow/platform/grpc';
+import type { PaymentClient } from '@shopflow/payment-client';
 import { createHttpServer, type HttpServer } from '@shopflow/platform/http';
 import type { Logger } from '@shopflow/platform/logger';
 import { probePayments } from './adapters/payments.js';

@@ -1,6 +1,6 @@
 import { envInt, loadServiceConfig } from '@shopflow/platform/config';
 import { serviceAddress, serviceUrl } from '@shopflow/platform/discovery';
-import { createPaymentClient } from '@shopflow/platform/grpc';
+import { createPaymentClient } from '@shopflow/payment-client';
 import { runService } from '@shopflow/platform/lifecycle';
 import { createLogger } from '@shopflow/platform/logger';
 import { createGatewayApp } from './app.js';

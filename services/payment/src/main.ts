@@ -1,5 +1,6 @@
 import { Stream } from '@shopflow/contracts';
 import { envNumber } from '@shopflow/platform/config';
+import { listenAddress } from '@shopflow/platform/grpc';
 import { runDataService } from '@shopflow/platform/service';
 import { createPaymentApp } from './app.js';
 import { migrations } from './db/migrations.js';
@@ -14,8 +15,7 @@ runDataService({
     const successRate = envNumber('PAYMENT_SUCCESS_RATE', 0.9, { min: 0, max: 1 });
     const app = createPaymentApp({ logger, db, messaging, decide: randomDecider(successRate) });
     // start() also starts the outbox relay, so committed payment events reach JetStream.
-    const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
-    const port = await app.start(`${host}:${config.port}`);
+    const port = await app.start(listenAddress(config.host, config.port));
     logger.info({ port, successRate }, 'payment gRPC server listening');
     return () => app.stop();
   },

@@ -9,7 +9,8 @@ import { PaymentServiceClient, type Payment, type PaymentResponse } from '@shopf
 import { NatsServer, createDatabase, dropDatabase, grpcServing, waitFor } from '@shopflow/devkit';
 import { openDatabase, type Db } from '@shopflow/platform/db';
 import { AppError } from '@shopflow/platform/errors';
-import { createPaymentClient, grpc, type PaymentClient } from '@shopflow/platform/grpc';
+import { createPaymentClient, type PaymentClient } from '@shopflow/payment-client';
+import { grpc } from '@shopflow/platform/grpc';
 import { createLogger } from '@shopflow/platform/logger';
 import { connectMessaging, ensureStreams, messagingMigrations, type Messaging } from '@shopflow/platform/messaging';
 import { createPaymentApp, PAYMENT_SERVICE_NAME, type PaymentApp } from '../src/app.js';
