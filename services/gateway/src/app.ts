@@ -1,4 +1,4 @@
-import type { PaymentClient } from '@shopflow/platform/grpc';
+import type { PaymentClient } from '@shopflow/payment-client';
 import { createHttpServer, httpListener, type HttpServer } from '@shopflow/platform/http';
 import type { ServiceApp, ServiceContext } from '@shopflow/platform/service';
 import { probePayments } from './adapters/payments.js';

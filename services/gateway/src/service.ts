@@ -1,6 +1,6 @@
 import { envInt } from '@shopflow/platform/config';
 import { serviceAddress, serviceUrl } from '@shopflow/platform/discovery';
-import { createPaymentClient } from '@shopflow/platform/grpc';
+import { createPaymentClient } from '@shopflow/payment-client';
 import { defineService } from '@shopflow/platform/service';
 import { createGatewayApp } from './app.js';
 

@@ -6,7 +6,8 @@ import { PaymentServiceClient, type Payment, type PaymentResponse } from '@shopf
 import { NatsServer, grpcServing, startTestService, waitFor, type TestService } from '@shopflow/devkit';
 import type { Db } from '@shopflow/platform/db';
 import { AppError } from '@shopflow/platform/errors';
-import { createPaymentClient, grpc, type PaymentClient } from '@shopflow/platform/grpc';
+import { createPaymentClient, type PaymentClient } from '@shopflow/payment-client';
+import { grpc } from '@shopflow/platform/grpc';
 import { createLogger, type Logger } from '@shopflow/platform/logger';
 import type { Messaging } from '@shopflow/platform/messaging';
 import type { ServiceDefinition } from '@shopflow/platform/service';

@@ -1,7 +1,7 @@
 import { Subject } from '@shopflow/contracts';
 import { envInt } from '@shopflow/platform/config';
 import { serviceAddress, serviceUrl } from '@shopflow/platform/discovery';
-import { createPaymentClient } from '@shopflow/platform/grpc';
+import { createPaymentClient } from '@shopflow/payment-client';
 import { createHttpClient } from '@shopflow/platform/http';
 import { defineService } from '@shopflow/platform/service';
 import { createInventoryStock } from './adapters/inventory-stock.js';

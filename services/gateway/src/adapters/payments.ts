@@ -1,5 +1,5 @@
 import { AppError, ErrorCode, isTransient } from '@shopflow/platform/errors';
-import type { PaymentClient } from '@shopflow/platform/grpc';
+import type { PaymentClient } from '@shopflow/payment-client';
 
 // No payment has this id: a NOT_FOUND answer proves the service is there and serving.
 const PROBE_ID = 'gateway-readiness-probe';

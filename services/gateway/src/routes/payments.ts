@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Payment } from '@shopflow/contracts/payment-grpc';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
-import type { PaymentClient } from '@shopflow/platform/grpc';
+import type { PaymentClient } from '@shopflow/payment-client';
 import { notFound, problemResponses, type HttpServer } from '@shopflow/platform/http';
 
 const PaymentParams = Type.Object({ payment_id: Type.String({ minLength: 1, maxLength: 128 }) });

@@ -2,7 +2,7 @@ import { fromMinorUnits } from '@shopflow/contracts';
 import type { PaymentRequest, PaymentResponse } from '@shopflow/contracts/payment-grpc';
 import { createBatcher } from '@shopflow/platform/batcher';
 import { AppError, errorCodeOfGrpc } from '@shopflow/platform/errors';
-import type { PaymentClient } from '@shopflow/platform/grpc';
+import type { PaymentClient } from '@shopflow/payment-client';
 import type { PaymentPort } from '../domain/ports.js';
 
 /**

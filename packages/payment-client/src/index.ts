@@ -1,0 +1,1 @@
+export { createPaymentClient, type PaymentClient } from './payment-client.js';
