@@ -67,6 +67,7 @@ export interface Snapshot {
 /** The processes to watch, by label; called at every snapshot, as pids change (restarts, PostgreSQL backends). */
 export type Targets = () => Map<string, number[]>;
 
+/** Reads the counters of every target's pids (those already gone are left out) and of the machine. */
 export function snapshot(targets: Targets): Snapshot {
   const procs = new Map<string, Map<number, { ticks: number; waitNs: number }>>();
   for (const [label, pids] of targets()) {

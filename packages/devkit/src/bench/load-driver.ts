@@ -6,6 +6,7 @@ import { REPO_ROOT } from '../supervisor.js';
 
 const LUA = path.join(REPO_ROOT, 'packages', 'devkit', 'bench', 'orders.lua');
 
+/** How hard and how long wrk pushes. */
 export interface LoadOptions {
   /** Seconds. */
   duration: number;
