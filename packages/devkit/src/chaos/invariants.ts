@@ -1,6 +1,8 @@
 import { openDatabase, type Db } from '@shopflow/platform/db';
 import type { Messaging } from '@shopflow/platform/messaging';
-import { Stream } from '@shopflow/contracts';
+import { Stream, TERMINAL_ORDER_STATUSES, isTerminalOrderStatus } from '@shopflow/contracts';
+
+const TERMINAL_SQL = TERMINAL_ORDER_STATUSES.map((s) => `'${s}'`).join(',');
 
 type Urls = Record<'order' | 'payment' | 'inventory' | 'notification' | 'saga', string>;
 
@@ -38,8 +40,6 @@ interface SagaRow {
   parked: number;
   reason: string | null;
 }
-
-const TERMINAL = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
 
 /** The five service databases, opened for reading what the services wrote. */
 export class SystemDatabases {
@@ -110,7 +110,7 @@ export interface Counts {
 export async function quiet(dbs: SystemDatabases, messaging: Messaging): Promise<{ quiet: boolean; detail: string }> {
   const [orders] = await dbs
     .get('order')
-    .query<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('COMPLETED','CANCELLED','FAILED')`);
+    .query<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE status NOT IN (${TERMINAL_SQL})`);
   const [sagas] = await dbs
     .get('saga')
     .query<{ n: number }>(`SELECT COUNT(*) AS n FROM sagas WHERE state IN ('RUNNING','COMPENSATING')`);
@@ -126,7 +126,8 @@ export async function quiet(dbs: SystemDatabases, messaging: Messaging): Promise
 
 /**
  * Checks DESIGN.md's invariants over the whole system and returns every violation found.
- * `acknowledged` are the orders a client got a 201 for; `initialStock` the stock each product started with.
+ * `acknowledged` are the orders a client got a 201 for (empty when the client only counted them);
+ * `initialStock` the stock each product started with: every order for those products is checked.
  */
 export async function checkInvariants(
   dbs: SystemDatabases,
@@ -146,7 +147,7 @@ export async function checkInvariants(
     else if (o.product_id !== placed.productId || Number(o.quantity) !== placed.quantity)
       v.push(`order ${id} differs from what was placed`);
   }
-  for (const o of orders) if (!TERMINAL.has(o.status)) v.push(`order ${o.id} is stuck in ${o.status}`);
+  for (const o of orders) if (!isTerminalOrderStatus(o.status)) v.push(`order ${o.id} is stuck in ${o.status}`);
 
   // Stock: initial = available + reserved + sold, nothing reserved for an ended order, sold = committed.
   const products = await dbs.get('inventory').query<ProductRow>('SELECT product_id, available, reserved, sold FROM products');
@@ -171,6 +172,10 @@ export async function checkInvariants(
       .reduce((n, r) => n + Number(r.quantity), 0);
     if (reserved !== held) v.push(`product ${productId}: reserved ${reserved} but reservations hold ${held}`);
     if (sold !== committed) v.push(`product ${productId}: sold ${sold} but committed reservations hold ${committed}`);
+  }
+  for (const r of reservations) {
+    if (initialStock.has(r.product_id ?? '') && (r.status === 'RESERVED' || r.status === 'COMMITTED') && !byId.has(r.order_id))
+      v.push(`${r.status} reservation for unknown order ${r.order_id}`);
   }
   for (const o of chaosOrders) {
     const r = reservationOf.get(o.id);
@@ -206,7 +211,7 @@ export async function checkInvariants(
   const notesOf = new Map<string, NotificationRow[]>();
   for (const n of notes) notesOf.set(n.order_id, [...(notesOf.get(n.order_id) ?? []), n]);
   for (const o of orders) {
-    if (!TERMINAL.has(o.status)) continue;
+    if (!isTerminalOrderStatus(o.status)) continue;
     const list = notesOf.get(o.id) ?? [];
     if (list.length !== 1) v.push(`order ${o.id} (${o.status}) has ${list.length} notifications`);
     else if (list[0]!.order_status !== o.status) v.push(`order ${o.id} is ${o.status} but was notified ${list[0]!.order_status}`);
@@ -222,6 +227,7 @@ export async function checkInvariants(
     else if (Number(s.parked) === 1) v.push(`saga ${o.id} is parked: ${s.reason}`);
     else if (s.state !== o.status) v.push(`saga ${o.id} is ${s.state} but its order is ${o.status}`);
   }
+  for (const s of sagas) if (!byId.has(s.order_id)) v.push(`saga for unknown order ${s.order_id}`);
   const outbox = await dbs.outboxBacklog();
   if (outbox > 0) v.push(`${outbox} events still in outboxes`);
   const letters = await deadLetterCount(messaging);
@@ -235,7 +241,7 @@ export async function checkInvariants(
       completed: count('COMPLETED'),
       cancelled: count('CANCELLED'),
       failed: count('FAILED'),
-      notTerminal: orders.filter((o) => !TERMINAL.has(o.status)).length,
+      notTerminal: orders.filter((o) => !isTerminalOrderStatus(o.status)).length,
     },
   };
 }
