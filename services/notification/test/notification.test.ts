@@ -15,6 +15,7 @@ import {
   type OrderFailedEvent,
   type OrderTerminalEvent,
 } from '@shopflow/contracts';
+import type { NotificationView } from '@shopflow/contracts/api';
 import { NatsServer, createDatabase, dropDatabase, waitFor } from '@shopflow/devkit';
 import { openDatabase, type Db } from '@shopflow/platform/db';
 import {
@@ -27,7 +28,6 @@ import {
 import { createLogSender } from '../src/adapters/log-sender.js';
 import { TERMINAL_CONSUMERS, createNotificationApp, type NotificationApp } from '../src/app.js';
 import { migrations } from '../src/db/migrations.js';
-import type { NotificationView } from '../src/domain/notification.js';
 
 interface LogLine {
   level: number;
