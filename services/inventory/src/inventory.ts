@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ReservationStatus } from '@shopflow/contracts';
+import { InventoryProblem } from '@shopflow/contracts/api';
 import type { Db, Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import { orNotFound } from '@shopflow/platform/http';
@@ -38,14 +39,14 @@ export interface ReserveResult {
 export function createInventory({ db }: InventoryDeps) {
   /**
    * Moves `quantity` of a product from available to reserved, or throws (rolling `tx` back).
-   * Short stock is the seed's 400 on its own endpoint and a 409 `insufficient-stock` on the saga's.
+   * Short stock is an `insufficient-stock` problem: the seed's 400 on its own endpoint, a 409 on the saga's.
    */
   async function take(
     tx: Queryable,
     productId: string,
     quantity: number,
     at: string,
-    shortCode: ErrorCode = ErrorCode.InsufficientStock,
+    shortCode: typeof ErrorCode.InvalidArgument | typeof ErrorCode.Conflict = ErrorCode.InvalidArgument,
   ): Promise<Product> {
     const product = await repo.moveStock(tx, productId, reserveMove(quantity), at);
     if (product) return product;
@@ -53,7 +54,7 @@ export function createInventory({ db }: InventoryDeps) {
     const current = orNotFound(await repo.findProduct(tx, productId), 'product', productId);
     throw new AppError(shortCode, `insufficient stock of ${productId}: ${current.available} available, ${quantity} requested`, {
       errors: [{ field: 'quantity', reason: `exceeds the ${current.available} available` }],
-      type: 'insufficient-stock',
+      type: InventoryProblem.InsufficientStock,
     });
   }
 
