@@ -68,7 +68,7 @@ export async function proxyRoutes(app: HttpServer, upstream: Upstream, timeoutMs
       scope.route({
         method: route.method,
         url: route.url,
-        // The gateway's own answers for an upstream that is away (503) or slow (504) come first; the service's take over.
+        // Beside the service's answers, the gateway's own: 503 when the service is away, 504 when it is too slow.
         schema: { ...route.schema, tags: [upstream.name], response: { ...problemResponses(503, 504), ...route.schema.response } },
         handler(request, reply) {
           const body = request.body as Buffer | undefined;
