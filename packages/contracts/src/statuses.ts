@@ -46,3 +46,16 @@ export const SagaState = {
 } as const;
 export type SagaState = (typeof SagaState)[keyof typeof SagaState];
 export const SAGA_STATES = Object.values(SagaState);
+
+/** What a notification tells the customer: one kind per terminal order status. */
+export const NotificationKind = {
+  OrderCompleted: 'ORDER_COMPLETED',
+  OrderCancelled: 'ORDER_CANCELLED',
+  OrderFailed: 'ORDER_FAILED',
+} as const;
+export type NotificationKind = (typeof NotificationKind)[keyof typeof NotificationKind];
+export const NOTIFICATION_KINDS = Object.values(NotificationKind);
+
+/** Where a notification goes. Only email exists, and its delivery is simulated. */
+export const NotificationChannel = { Email: 'email' } as const;
+export type NotificationChannel = (typeof NotificationChannel)[keyof typeof NotificationChannel];

@@ -1,10 +1,12 @@
-/** The closed set of failure kinds; HTTP and gRPC statuses are derived from it in one place. */
+/**
+ * The closed set of failure kinds; HTTP and gRPC statuses are derived from it in one place.
+ * A service names its own finer problems with AppError's `type` (inventory's `insufficient-stock`).
+ */
 export const ErrorCode = {
   InvalidArgument: 'INVALID_ARGUMENT',
   NotFound: 'NOT_FOUND',
   Conflict: 'CONFLICT',
   Unprocessable: 'UNPROCESSABLE',
-  InsufficientStock: 'INSUFFICIENT_STOCK',
   Unavailable: 'UNAVAILABLE',
   DeadlineExceeded: 'DEADLINE_EXCEEDED',
   Internal: 'INTERNAL',
@@ -43,7 +45,6 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   UNPROCESSABLE: 422,
-  INSUFFICIENT_STOCK: 400, // the seed answers an unfillable reservation with 400
   UNAVAILABLE: 503,
   DEADLINE_EXCEEDED: 504,
   INTERNAL: 500,
@@ -55,7 +56,6 @@ export const grpcStatusOf: Record<ErrorCode, number> = {
   NOT_FOUND: 5,
   CONFLICT: 9, // FAILED_PRECONDITION
   UNPROCESSABLE: 9,
-  INSUFFICIENT_STOCK: 9,
   UNAVAILABLE: 14,
   DEADLINE_EXCEEDED: 4,
   INTERNAL: 13,

@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InventoryApi, NotificationsApi, OrdersApi, SagasApi } from '@shopflow/contracts/api';
 import { PaymentServiceService, type Payment, type PaymentServiceServer } from '@shopflow/contracts/payment-grpc';
 import { createPaymentClient, type PaymentClient } from '@shopflow/payment-client';
 import { grpc } from '@shopflow/platform/grpc';
@@ -325,6 +326,43 @@ describe('gateway in front of reachable services', () => {
       ]),
     );
     expect(Object.keys(doc.paths).some((p) => p.startsWith('/reservations'))).toBe(false);
+  });
+
+  it("documents each proxied route with the owning service's contract", async () => {
+    const doc = (await (await fetch(`${gateway.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { summary: string; parameters?: { in: string; name: string }[] }>>;
+    };
+    const routes = [OrdersApi, InventoryApi, NotificationsApi, SagasApi].flatMap((api) => Object.values(api.routes));
+    const proxied = routes.filter((r) => r !== SagasApi.routes.retry);
+
+    for (const route of proxied) {
+      const documented = doc.paths[route.url.replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()];
+      expect(documented?.summary, `${route.method} ${route.url}`).toBe(route.schema.summary);
+    }
+    expect(doc.paths['/sagas/{order_id}/{*}']?.post?.summary).toBe('Act on a saga');
+    expect(doc.paths['/orders']?.get?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual([
+      'query:customer_id',
+      'query:status',
+      'query:limit',
+    ]);
+  });
+
+  it('leaves validation to the owning service: a request its contract refuses still reaches it', async () => {
+    const longId = 'o'.repeat(100);
+    const badBody = JSON.stringify({ customer_id: 'c1', unknown: true });
+
+    const get = await fetch(`${gateway.url}/orders/${longId}`);
+    const post = await fetch(`${gateway.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: badBody,
+    });
+
+    expect([get.status, post.status]).toEqual([200, 200]);
+    expect(fakes.order.received.map((r) => ({ method: r.method, url: r.url, body: r.body }))).toEqual([
+      { method: 'GET', url: `/orders/${longId}`, body: '' },
+      { method: 'POST', url: '/orders', body: badBody },
+    ]);
   });
 });
 

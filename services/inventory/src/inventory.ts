@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ReservationStatus } from '@shopflow/contracts';
+import { InventoryProblem } from '@shopflow/contracts/api';
 import type { Db, Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
+import { orNotFound } from '@shopflow/platform/http';
 import { inventoryRepository as repo } from './db/inventory-repository.js';
 import type { Product } from './domain/product.js';
 import {
@@ -30,10 +32,6 @@ export interface ReserveResult {
   created: boolean;
 }
 
-function productNotFound(productId: string): AppError {
-  return new AppError(ErrorCode.NotFound, `product ${productId} not found`);
-}
-
 /**
  * The inventory service's use cases. Each call is one transaction of as few statements as it can
  * be: the stock moves are conditional updates, so concurrent calls never oversell.
@@ -41,23 +39,22 @@ function productNotFound(productId: string): AppError {
 export function createInventory({ db }: InventoryDeps) {
   /**
    * Moves `quantity` of a product from available to reserved, or throws (rolling `tx` back).
-   * Short stock is the seed's 400 on its own endpoint and a 409 `insufficient-stock` on the saga's.
+   * Short stock is an `insufficient-stock` problem: the seed's 400 on its own endpoint, a 409 on the saga's.
    */
   async function take(
     tx: Queryable,
     productId: string,
     quantity: number,
     at: string,
-    shortCode: ErrorCode = ErrorCode.InsufficientStock,
+    shortCode: typeof ErrorCode.InvalidArgument | typeof ErrorCode.Conflict = ErrorCode.InvalidArgument,
   ): Promise<Product> {
     const product = await repo.moveStock(tx, productId, reserveMove(quantity), at);
     if (product) return product;
     // Only the failure path pays for telling "no such product" from "not enough of it".
-    const current = await repo.findProduct(tx, productId);
-    if (!current) throw productNotFound(productId);
+    const current = orNotFound(await repo.findProduct(tx, productId), 'product', productId);
     throw new AppError(shortCode, `insufficient stock of ${productId}: ${current.available} available, ${quantity} requested`, {
       errors: [{ field: 'quantity', reason: `exceeds the ${current.available} available` }],
-      type: 'insufficient-stock',
+      type: InventoryProblem.InsufficientStock,
     });
   }
 

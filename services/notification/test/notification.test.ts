@@ -17,7 +17,7 @@ import { listDeadLetters, type Messaging } from '@shopflow/platform/messaging';
 import { durableName } from '@shopflow/platform/service';
 import type { NotificationApp } from '../src/app.js';
 import { notificationService } from '../src/service.js';
-import type { NotificationView } from '../src/domain/notification.js';
+import type { NotificationView } from '@shopflow/contracts/api';
 
 interface LogLine {
   level: number;

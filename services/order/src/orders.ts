@@ -9,20 +9,14 @@ import {
   type OrderStatusCommand,
   type TerminalOrderStatus,
 } from '@shopflow/contracts';
+import type { PlaceOrder } from '@shopflow/contracts/api';
 import type { Db, Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
+import { orNotFound } from '@shopflow/platform/http';
 import type { Outbox } from '@shopflow/platform/messaging';
 import { ordersRepository as repo } from './db/orders-repository.js';
 import { decideRequestedTransition, decideSagaTransition, type Order } from './domain/order.js';
 import type { ProductCatalog } from './domain/ports.js';
-
-/** The seed's `CreateOrderRequest`. */
-export interface PlaceOrder {
-  customer_id: string;
-  product_id: string;
-  quantity: number;
-  amount: number;
-}
 
 export interface PlaceOrderResult {
   order: Order;
@@ -125,8 +119,7 @@ export function createOrders({ db, outbox, catalog }: OrdersDeps) {
     /** `POST /orders/:id/status`: a legal transition of the state machine, or a Conflict. */
     async requestStatus(id: string, status: OrderStatus): Promise<Order> {
       return db.transaction(async (tx) => {
-        const order = await repo.find(tx, id, { lock: true });
-        if (!order) throw new AppError(ErrorCode.NotFound, `order ${id} not found`);
+        const order = orNotFound(await repo.find(tx, id, { lock: true }), 'order', id);
         const decision = decideRequestedTransition(order.status, status);
         if (decision.kind === 'unchanged') return order;
         if (decision.kind === 'rejected') {

@@ -1,6 +1,7 @@
 import { OrderStatus, SagaState, toMinorUnits, type OrderCreatedEvent, type OrderTerminalEvent } from '@shopflow/contracts';
 import type { Db, Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
+import { orNotFound } from '@shopflow/platform/http';
 import { currentTrace, formatTraceparent } from '@shopflow/platform/tracing';
 import { sagaRepository as repo } from './db/saga-repository.js';
 import { abort, afterTransition, resume, startSaga, type Saga, type Transition } from './domain/saga.js';
@@ -77,8 +78,7 @@ export function createSagas(db: Db, runner: SagaRunner) {
     /** Resumes a parked saga's compensations (an operator's retry). */
     async retry(orderId: string): Promise<Saga> {
       return db.transaction(async (tx) => {
-        const saga = await repo.find(tx, orderId, { lock: true });
-        if (!saga) throw new AppError(ErrorCode.NotFound, `saga ${orderId} not found`);
+        const saga = orNotFound(await repo.find(tx, orderId, { lock: true }), 'saga', orderId);
         const t = resume(saga, Date.now());
         if (!t) throw new AppError(ErrorCode.Conflict, `saga ${orderId} is not parked (state ${saga.state})`);
         await apply(tx, saga, t);

@@ -1,19 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Problem, problemResponses } from '@shopflow/contracts/api';
 import { type AppError, httpStatusOf, type FieldError } from '../errors.js';
 
-/** RFC 9457 problem details, as every 4xx and 5xx body is shaped. */
-export const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.Optional(Type.String()),
-    instance: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), reason: Type.String() }))),
-  },
-  { $id: 'Problem', description: 'RFC 9457 problem details' },
-);
-export type Problem = Static<typeof Problem>;
+// Defined with the public API's schemas; servers and route modules take them from here too.
+export { Problem, problemResponses };
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -42,11 +31,6 @@ export function problem(status: number, slug: string, detail?: string, errors?: 
     ...(instance === undefined ? {} : { instance }),
     ...(errors && errors.length > 0 ? { errors } : {}),
   };
-}
-
-/** Response schemas for the 4xx/5xx codes a route may answer with. */
-export function problemResponses(...codes: number[]): Record<number, typeof Problem> {
-  return Object.fromEntries(codes.map((c) => [c, Problem]));
 }
 
 /** The problem an AppError answers with: its status, its type, and no internals for a 5xx. */

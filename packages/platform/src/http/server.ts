@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { AppError, ErrorCode, httpStatusOf, type FieldError } from '../errors.js';
+import { AppError, httpStatusOf, type FieldError } from '../errors.js';
 import type { Listener } from '../lifecycle.js';
 import { formatTraceparent, newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
 import { PROBLEM_CONTENT_TYPE, Problem, problem, problemOf } from './problem.js';
@@ -164,9 +164,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Throws the AppError that a missing entity should answer with. */
-export function notFound(what: string, id: string): never {
-  throw new AppError(ErrorCode.NotFound, `${what} ${id} not found`);
 }

@@ -1,48 +1,38 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
-import { Type, type TObject } from '@sinclair/typebox';
-import { PROBLEM_CONTENT_TYPE, problem, type HttpServer } from '@shopflow/platform/http';
+import { Type } from '@sinclair/typebox';
+import { InventoryApi, NotificationsApi, OrdersApi, SagasApi, type Api, type ApiRoute } from '@shopflow/contracts/api';
+import { PROBLEM_CONTENT_TYPE, problem, problemResponses, type HttpServer } from '@shopflow/platform/http';
 import { traceHeaders } from '@shopflow/platform/tracing';
 import type { Upstream, UpstreamName } from '../adapters/upstream.js';
 
-/** A public route the gateway forwards, path unchanged, to the service that owns it. */
-export interface ProxyRoute {
-  method: 'GET' | 'POST' | 'PUT';
-  url: string;
-  summary: string;
-  params?: TObject;
-}
-
-const OrderParams = Type.Object({ order_id: Type.String() });
-const ProductParams = Type.Object({ product_id: Type.String() });
-const NotificationParams = Type.Object({ notification_id: Type.String() });
-const SagaActionParams = Type.Object({ order_id: Type.String(), '*': Type.String({ description: 'the action' }) });
+const { list: listSagas, get: getSaga, retry: retrySaga } = SagasApi.routes;
 
 /**
- * The public API, per owning service. Anything not listed (inventory's internal /reservations
- * saga API, say) is not routed and answers 404.
+ * Any action on a saga goes to the orchestrator, which knows its actions (today only retry);
+ * documented with the retry's contract.
  */
-export const PUBLIC_ROUTES: Record<UpstreamName, readonly ProxyRoute[]> = {
-  order: [
-    { method: 'POST', url: '/orders', summary: 'Place an order' },
-    { method: 'GET', url: '/orders', summary: 'List orders' },
-    { method: 'GET', url: '/orders/:order_id', params: OrderParams, summary: 'Get an order' },
-    { method: 'POST', url: '/orders/:order_id/status', params: OrderParams, summary: "Change an order's status" },
-  ],
-  inventory: [
-    { method: 'GET', url: '/inventory/:product_id', params: ProductParams, summary: "Get a product's stock" },
-    { method: 'PUT', url: '/inventory/:product_id', params: ProductParams, summary: 'Create or restock a product' },
-    { method: 'POST', url: '/inventory/:product_id/reserve', params: ProductParams, summary: 'Reserve stock' },
-  ],
-  notification: [
-    { method: 'GET', url: '/notifications', summary: "List a customer's notifications" },
-    { method: 'GET', url: '/notifications/:notification_id', params: NotificationParams, summary: 'Get a notification' },
-  ],
-  saga: [
-    { method: 'GET', url: '/sagas', summary: 'List sagas' },
-    { method: 'GET', url: '/sagas/:order_id', params: OrderParams, summary: "Get an order's saga" },
-    { method: 'POST', url: '/sagas/:order_id/*', params: SagaActionParams, summary: 'Act on a saga' },
-  ],
+const actOnSaga: ApiRoute = {
+  method: 'POST',
+  url: '/sagas/:order_id/*',
+  schema: {
+    ...retrySaga.schema,
+    summary: 'Act on a saga',
+    description: `\`retry\`: ${retrySaga.schema.summary}`,
+    params: Type.Composite([retrySaga.schema.params, Type.Object({ '*': Type.String({ description: 'the action' }) })]),
+  },
+};
+
+/**
+ * The public API, per owning service, as contracts declares it: the gateway forwards each route
+ * with the path unchanged. Anything not listed (inventory's internal /reservations saga API, say)
+ * is not routed and answers 404.
+ */
+export const PUBLIC_API: Record<UpstreamName, Api> = {
+  order: OrdersApi,
+  inventory: InventoryApi,
+  notification: NotificationsApi,
+  saga: { schemas: SagasApi.schemas, routes: { list: listSagas, get: getSaga, act: actOnSaga } },
 };
 
 /**
@@ -60,17 +50,26 @@ export async function proxyRoutes(app: HttpServer, upstream: Upstream, timeoutMs
     onError: answerUnreachable,
   };
 
+  const api = PUBLIC_API[upstream.name];
+  for (const schema of api.schemas) app.addSchema(schema);
+
   await app.register(async (scope) => {
     await scope.register(replyFrom, { base: upstream.url, undici: upstream.pool, disableRequestLogging: true });
     // The owning service parses and validates bodies; the gateway passes the client's bytes on.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-    for (const route of PUBLIC_ROUTES[upstream.name]) {
+    // The schemas are the owning service's, shown in /openapi.json; the service validates and
+    // serializes, so here nothing is checked and the upstream's bytes pass untouched.
+    scope.setValidatorCompiler(() => () => true);
+    scope.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+    for (const route of Object.values(api.routes)) {
       scope.route({
         method: route.method,
         url: route.url,
-        schema: { summary: route.summary, tags: [upstream.name], ...(route.params ? { params: route.params } : {}) },
+        // Beside the service's answers, the gateway's own: 503 when the service is away, 504 when it is too slow.
+        schema: { ...route.schema, tags: [upstream.name], response: { ...problemResponses(503, 504), ...route.schema.response } },
         handler(request, reply) {
           const body = request.body as Buffer | undefined;
           // reply-from would re-encode a JSON body; handing it the bytes with their content-type sends them as they came.

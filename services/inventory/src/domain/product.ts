@@ -21,23 +21,3 @@ export interface StockMove {
   reserved: number;
   sold: number;
 }
-
-/** The seed's JSON shape of a product's stock, plus what has been sold. */
-export interface ProductView {
-  product_id: string;
-  product_name: string;
-  available_quantity: number;
-  reserved_quantity: number;
-  sold_quantity: number;
-}
-
-/** A product as the HTTP API shows it. */
-export function toProductView(p: Product): ProductView {
-  return {
-    product_id: p.productId,
-    product_name: p.productName,
-    available_quantity: p.available,
-    reserved_quantity: p.reserved,
-    sold_quantity: p.sold,
-  };
-}

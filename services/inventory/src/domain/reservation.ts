@@ -98,16 +98,3 @@ export function decideReplay(existing: Reservation, request: ReserveRequest): Re
   }
   return { kind: 'replay' };
 }
-
-/** The JSON shape of a reservation. */
-export interface ReservationView {
-  order_id: string;
-  product_id: string | null;
-  quantity: number;
-  status: ReservationStatus;
-}
-
-/** A reservation as the HTTP API shows it. */
-export function toReservationView(r: Reservation): ReservationView {
-  return { order_id: r.orderId, product_id: r.productId, quantity: r.quantity, status: r.status };
-}

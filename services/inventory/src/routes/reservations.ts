@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
+import { Id, Quantity } from '@shopflow/contracts/api';
 import { AppError, httpStatusOf } from '@shopflow/platform/errors';
-import { Problem, problem, problemOf, problemResponses, notFound, type HttpServer } from '@shopflow/platform/http';
-import { toReservationView } from '../domain/reservation.js';
+import { Problem, problem, problemOf, problemResponses, orNotFound, type HttpServer } from '@shopflow/platform/http';
 import type { Inventory } from '../inventory.js';
-import { Id, Quantity, ReservationView } from './schemas.js';
+import { ReservationView, toReservationView } from './schemas.js';
 
 const OrderParams = Type.Object({ order_id: Id });
 
@@ -54,11 +54,10 @@ export function reservationRoutes(app: HttpServer, inventory: Inventory): void {
         response: { 200: reservation, ...problemResponses(400, 404) },
       },
     },
-    async (request) => {
-      const found = await inventory.getReservation(request.params.order_id);
-      if (!found) notFound('reservation of order', request.params.order_id);
-      return toReservationView(found);
-    },
+    async (request) =>
+      toReservationView(
+        orNotFound(await inventory.getReservation(request.params.order_id), 'reservation of order', request.params.order_id),
+      ),
   );
 
   app.post(

@@ -1,23 +1,6 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { ReservationStatus } from '@shopflow/contracts';
-
-/** Product and order ids: what fits in a URL path segment unescaped. */
-export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' });
-
-/** A quantity one call may reserve. */
-export const Quantity = Type.Integer({ minimum: 1, maximum: 1_000_000 });
-
-/** `GET /inventory/:product_id`: the seed's shape plus `sold_quantity`. */
-export const ProductView = Type.Object(
-  {
-    product_id: Type.String(),
-    product_name: Type.String(),
-    available_quantity: Type.Integer(),
-    reserved_quantity: Type.Integer(),
-    sold_quantity: Type.Integer(),
-  },
-  { $id: 'InventoryItem' },
-);
+import type { Reservation } from '../domain/reservation.js';
 
 /** What every reservation call answers with. */
 export const ReservationView = Type.Object(
@@ -30,3 +13,9 @@ export const ReservationView = Type.Object(
   },
   { $id: 'Reservation' },
 );
+export type ReservationView = Static<typeof ReservationView>;
+
+/** A reservation as the HTTP API shows it. */
+export function toReservationView(r: Reservation): ReservationView {
+  return { order_id: r.orderId, product_id: r.productId, quantity: r.quantity, status: r.status };
+}

@@ -1,6 +1,6 @@
-import type { TerminalOrderStatus } from '@shopflow/contracts';
+import type { NotificationChannel, NotificationKind, TerminalOrderStatus } from '@shopflow/contracts';
 import type { Queryable } from '@shopflow/platform/db';
-import type { Channel, Notification, NotificationKind } from '../domain/notification.js';
+import type { Notification } from '../domain/notification.js';
 
 interface NotificationRow {
   id: string;
@@ -8,7 +8,7 @@ interface NotificationRow {
   customer_id: string;
   kind: NotificationKind;
   order_status: TerminalOrderStatus;
-  channel: Channel;
+  channel: NotificationChannel;
   message: string;
   created_at: string;
 }

@@ -1,17 +1,10 @@
-import { OrderStatus, type OrderTerminalEvent, type TerminalOrderStatus } from '@shopflow/contracts';
-
-/** What a notification tells the customer: one kind per terminal order status. */
-export const NotificationKind = {
-  OrderCompleted: 'ORDER_COMPLETED',
-  OrderCancelled: 'ORDER_CANCELLED',
-  OrderFailed: 'ORDER_FAILED',
-} as const;
-export type NotificationKind = (typeof NotificationKind)[keyof typeof NotificationKind];
-export const NOTIFICATION_KINDS = Object.values(NotificationKind);
-
-/** Where a notification goes. Only email exists, and its delivery is simulated. */
-export const Channel = { Email: 'email' } as const;
-export type Channel = (typeof Channel)[keyof typeof Channel];
+import {
+  NotificationChannel,
+  NotificationKind,
+  OrderStatus,
+  type OrderTerminalEvent,
+  type TerminalOrderStatus,
+} from '@shopflow/contracts';
 
 /** One customer notification; the service records at most one per order. */
 export interface Notification {
@@ -20,7 +13,7 @@ export interface Notification {
   customerId: string;
   kind: NotificationKind;
   orderStatus: TerminalOrderStatus;
-  channel: Channel;
+  channel: NotificationChannel;
   message: string;
   createdAt: string;
 }
@@ -60,7 +53,7 @@ export function notificationFor(event: OrderTerminalEvent, id: string, createdAt
     customerId: event.customer_id,
     kind: kindOf(event.status),
     orderStatus: event.status,
-    channel: Channel.Email,
+    channel: NotificationChannel.Email,
     message: composeMessage(event),
     createdAt,
   };
@@ -76,29 +69,4 @@ export function judgeRepeat(
   incoming: Pick<Notification, 'kind'>,
 ): 'duplicate' | 'conflict' {
   return existing.kind === incoming.kind ? 'duplicate' : 'conflict';
-}
-
-/** The JSON shape the HTTP API serves. */
-export interface NotificationView {
-  id: string;
-  order_id: string;
-  customer_id: string;
-  kind: NotificationKind;
-  order_status: TerminalOrderStatus;
-  channel: Channel;
-  message: string;
-  created_at: string;
-}
-
-export function toView(n: Notification): NotificationView {
-  return {
-    id: n.id,
-    order_id: n.orderId,
-    customer_id: n.customerId,
-    kind: n.kind,
-    order_status: n.orderStatus,
-    channel: n.channel,
-    message: n.message,
-    created_at: n.createdAt,
-  };
 }

@@ -1,71 +1,40 @@
-import { Type } from '@sinclair/typebox';
-import { TERMINAL_ORDER_STATUSES } from '@shopflow/contracts';
-import { AppError, ErrorCode } from '@shopflow/platform/errors';
-import { problemResponses, type HttpServer } from '@shopflow/platform/http';
-import { Channel, NOTIFICATION_KINDS, toView } from '../domain/notification.js';
+import { NotificationsApi, type NotificationView } from '@shopflow/contracts/api';
+import { listLimit, orNotFound, type HttpServer } from '@shopflow/platform/http';
+import type { Notification } from '../domain/notification.js';
 import type { Notifications } from '../notifications.js';
 
-const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1000;
+/** A notification as the HTTP API shows it. */
+export function toNotificationView(n: Notification): NotificationView {
+  return {
+    id: n.id,
+    order_id: n.orderId,
+    customer_id: n.customerId,
+    kind: n.kind,
+    order_status: n.orderStatus,
+    channel: n.channel,
+    message: n.message,
+    created_at: n.createdAt,
+  };
+}
 
-const NotificationView = Type.Object(
-  {
-    id: Type.String(),
-    order_id: Type.String(),
-    customer_id: Type.String(),
-    kind: Type.Union(NOTIFICATION_KINDS.map((k) => Type.Literal(k))),
-    order_status: Type.Union(TERMINAL_ORDER_STATUSES.map((s) => Type.Literal(s))),
-    channel: Type.Literal(Channel.Email),
-    message: Type.String(),
-    created_at: Type.String(),
-  },
-  { $id: 'Notification' },
-);
-
-const ListQuery = Type.Object(
-  {
-    customer_id: Type.String({ minLength: 1, maxLength: 128 }),
-    // Query strings are not coerced, so the number arrives as digits; larger values are capped.
-    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: `default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}` })),
-  },
-  { additionalProperties: false },
-);
-
-const NotificationParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-
-/** The read API: a customer's notifications and one by id. */
+/** The read API (routes declared in contracts): a customer's notifications and one by id. */
 export function notificationRoutes(app: HttpServer, notifications: Notifications): void {
-  app.addSchema(NotificationView);
+  for (const schema of NotificationsApi.schemas) app.addSchema(schema);
+  const { list, get } = NotificationsApi.routes;
 
-  app.get(
-    '/notifications',
-    {
-      schema: {
-        summary: "List a customer's notifications, newest first",
-        querystring: ListQuery,
-        response: { 200: Type.Object({ notifications: Type.Array(Type.Ref(NotificationView)) }), ...problemResponses(400) },
-      },
+  app.route({
+    ...list,
+    async handler(request) {
+      const found = await notifications.listByCustomer(request.query.customer_id, listLimit(request.query.limit));
+      return { notifications: found.map(toNotificationView) };
     },
-    async (request) => {
-      const limit = Math.min(Number(request.query.limit ?? DEFAULT_LIMIT), MAX_LIMIT);
-      const list = await notifications.listByCustomer(request.query.customer_id, limit);
-      return { notifications: list.map(toView) };
-    },
-  );
+  });
 
-  app.get(
-    '/notifications/:id',
-    {
-      schema: {
-        summary: 'Get a notification',
-        params: NotificationParams,
-        response: { 200: Type.Ref(NotificationView), ...problemResponses(404) },
-      },
+  app.route({
+    ...get,
+    handler: async (request) => {
+      const id = request.params.notification_id;
+      return toNotificationView(orNotFound(await notifications.get(id), 'notification', id));
     },
-    async (request) => {
-      const notification = await notifications.get(request.params.id);
-      if (!notification) throw new AppError(ErrorCode.NotFound, `notification ${request.params.id} not found`);
-      return toView(notification);
-    },
-  );
+  });
 }

@@ -1,4 +1,4 @@
-import { OrderStatus, fromMinorUnits, isTerminalOrderStatus } from '@shopflow/contracts';
+import { OrderStatus, isTerminalOrderStatus } from '@shopflow/contracts';
 
 /** An order as the order service stores it; money in minor units. */
 export interface Order {
@@ -60,31 +60,4 @@ export function decideSagaTransition(from: OrderStatus, to: OrderStatus): Transi
     return { kind: 'rejected', reason: `stale: order is already ${from}` };
   }
   return { kind: 'apply' };
-}
-
-/** The seed's JSON shape of an order. */
-export interface OrderView {
-  id: string;
-  customer_id: string;
-  product_id: string;
-  quantity: number;
-  amount: number;
-  status: OrderStatus;
-  created_at: string;
-  updated_at: string;
-  status_reason?: string;
-}
-
-export function toView(order: Order): OrderView {
-  return {
-    id: order.id,
-    customer_id: order.customerId,
-    product_id: order.productId,
-    quantity: order.quantity,
-    amount: fromMinorUnits(order.amountMinor),
-    status: order.status,
-    created_at: order.createdAt,
-    updated_at: order.updatedAt,
-    ...(order.statusReason ? { status_reason: order.statusReason } : {}),
-  };
 }

@@ -1,43 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { SAGA_STATES, fromMinorUnits } from '@shopflow/contracts';
-import { AppError, ErrorCode } from '@shopflow/platform/errors';
-import { problemResponses, type HttpServer } from '@shopflow/platform/http';
-import type { Saga } from '../domain/saga.js';
+import { fromMinorUnits } from '@shopflow/contracts';
+import { SagasApi, type SagaStepView, type SagaView } from '@shopflow/contracts/api';
+import { listLimit, orNotFound, type HttpServer } from '@shopflow/platform/http';
+import type { Saga, StepRecord } from '../domain/saga.js';
 import type { Sagas } from '../sagas.js';
 
-const SagaView = Type.Object(
-  {
-    order_id: Type.String(),
-    customer_id: Type.String(),
-    product_id: Type.String(),
-    quantity: Type.Integer(),
-    amount: Type.Number(),
-    state: Type.Union(SAGA_STATES.map((s) => Type.Literal(s))),
-    action: Type.Union([Type.String(), Type.Null()], {
-      description: 'the action running or due next; the one that failed when parked',
-    }),
-    attempt: Type.Integer(),
-    compensations: Type.Array(Type.String(), { description: 'compensations still to run after `action`' }),
-    outcome: Type.Union([Type.String(), Type.Null()]),
-    parked: Type.Boolean(),
-    reason: Type.Union([Type.String(), Type.Null()]),
-    payment_id: Type.Union([Type.String(), Type.Null()]),
-    next_run_at: Type.String(),
-    created_at: Type.String(),
-    updated_at: Type.String(),
-  },
-  { $id: 'Saga' },
-);
-
-const Step = Type.Object({
-  at: Type.String(),
-  action: Type.String(),
-  result: Type.String(),
-  detail: Type.Union([Type.String(), Type.Null()]),
-});
-const Params = Type.Object({ order_id: Type.String({ minLength: 1, maxLength: 64 }) });
-
-function toView(s: Saga) {
+/** A saga as the HTTP API shows it; epoch milliseconds become RFC 3339. */
+export function toSagaView(s: Saga): SagaView {
   return {
     order_id: s.orderId,
     customer_id: s.customerId,
@@ -58,36 +27,28 @@ function toView(s: Saga) {
   };
 }
 
-/** The saga read API (and an operator's retry of a parked saga). */
-export function sagaRoutes(app: HttpServer, sagas: Sagas): void {
-  app.addSchema(SagaView);
+/** One line of the step log as the HTTP API shows it. */
+export function toSagaStepView(step: StepRecord): SagaStepView {
+  return { ...step, at: new Date(step.at).toISOString() };
+}
 
-  app.get(
-    '/sagas',
-    {
-      schema: {
-        summary: 'List sagas, most recently changed first',
-        querystring: Type.Object(
-          {
-            state: Type.Optional(Type.Union(SAGA_STATES.map((s) => Type.Literal(s)))),
-            parked: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
-            limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: Type.Object({ sagas: Type.Array(Type.Ref(SagaView)) }), ...problemResponses(400) },
-      },
-    },
-    async (request) => {
+/** The saga read API and an operator's retry (routes declared in contracts), plus a count by state. */
+export function sagaRoutes(app: HttpServer, sagas: Sagas): void {
+  for (const schema of SagasApi.schemas) app.addSchema(schema);
+  const { list, get, retry } = SagasApi.routes;
+
+  app.route({
+    ...list,
+    async handler(request) {
       const { state, parked, limit } = request.query;
-      const list = await sagas.list({
+      const found = await sagas.list({
         ...(state ? { state } : {}),
         ...(parked ? { parked: parked === 'true' } : {}),
-        limit: Math.min(Number(limit ?? 100), 1000),
+        limit: listLimit(limit),
       });
-      return { sagas: list.map(toView) };
+      return { sagas: found.map(toSagaView) };
     },
-  );
+  });
 
   app.get(
     '/sagas/summary',
@@ -100,31 +61,16 @@ export function sagaRoutes(app: HttpServer, sagas: Sagas): void {
     async () => ({ states: await sagas.summary() }),
   );
 
-  app.get(
-    '/sagas/:order_id',
-    {
-      schema: {
-        summary: "An order's saga with its step log",
-        params: Params,
-        response: { 200: Type.Object({ saga: Type.Ref(SagaView), steps: Type.Array(Step) }), ...problemResponses(404) },
-      },
+  app.route({
+    ...get,
+    async handler(request) {
+      const saga = orNotFound(await sagas.get(request.params.order_id), 'saga', request.params.order_id);
+      return { saga: toSagaView(saga), steps: saga.steps.map(toSagaStepView) };
     },
-    async (request) => {
-      const saga = await sagas.get(request.params.order_id);
-      if (!saga) throw new AppError(ErrorCode.NotFound, `saga ${request.params.order_id} not found`);
-      return { saga: toView(saga), steps: saga.steps.map((s) => ({ ...s, at: new Date(s.at).toISOString() })) };
-    },
-  );
+  });
 
-  app.post(
-    '/sagas/:order_id/retry',
-    {
-      schema: {
-        summary: "Resume a parked saga's compensations",
-        params: Params,
-        response: { 200: Type.Ref(SagaView), ...problemResponses(404, 409) },
-      },
-    },
-    async (request) => toView(await sagas.retry(request.params.order_id)),
-  );
+  app.route({
+    ...retry,
+    handler: async (request) => toSagaView(await sagas.retry(request.params.order_id)),
+  });
 }

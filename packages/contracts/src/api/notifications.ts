@@ -1,0 +1,51 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { NOTIFICATION_KINDS, NotificationChannel, TERMINAL_ORDER_STATUSES } from '../statuses.js';
+import { problemResponses } from './problem.js';
+import type { Api, ApiRoute } from './route.js';
+import { Limit, PathId } from './shared.js';
+
+/** One customer notification as the read API serves it. */
+export const NotificationView = Type.Object(
+  {
+    id: Type.String(),
+    order_id: Type.String(),
+    customer_id: Type.String(),
+    kind: Type.Union(NOTIFICATION_KINDS.map((k) => Type.Literal(k))),
+    order_status: Type.Union(TERMINAL_ORDER_STATUSES.map((s) => Type.Literal(s))),
+    channel: Type.Literal(NotificationChannel.Email),
+    message: Type.String(),
+    created_at: Type.String(),
+  },
+  { $id: 'Notification' },
+);
+export type NotificationView = Static<typeof NotificationView>;
+
+const notification = Type.Ref(NotificationView);
+
+/** The notification service's public read API. */
+export const NotificationsApi = {
+  schemas: [NotificationView],
+  routes: {
+    list: {
+      method: 'GET',
+      url: '/notifications',
+      schema: {
+        summary: "List a customer's notifications, newest first",
+        querystring: Type.Object(
+          { customer_id: Type.String({ minLength: 1, maxLength: 128 }), limit: Type.Optional(Limit) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ notifications: Type.Array(notification) }), ...problemResponses(400) },
+      },
+    },
+    get: {
+      method: 'GET',
+      url: '/notifications/:notification_id',
+      schema: {
+        summary: 'Get a notification',
+        params: Type.Object({ notification_id: PathId }),
+        response: { 200: notification, ...problemResponses(404) },
+      },
+    },
+  } satisfies Record<string, ApiRoute>,
+} satisfies Api;
