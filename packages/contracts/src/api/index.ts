@@ -5,3 +5,4 @@ export * from './orders.js';
 export * from './inventory.js';
 export * from './notifications.js';
 export * from './sagas.js';
+export * from './principal.js';

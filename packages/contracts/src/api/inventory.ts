@@ -32,11 +32,13 @@ export const InventoryApi = {
     get: {
       method: 'GET',
       url: '/inventory/:product_id',
+      access: 'anonymous',
       schema: { summary: "A product's stock", params: ProductParams, response: { 200: product, ...problemResponses(400, 404) } },
     },
     put: {
       method: 'PUT',
       url: '/inventory/:product_id',
+      access: 'admin',
       schema: {
         summary: 'Create a product (201) or rename and restock it (200): available stock is set to the given value',
         params: ProductParams,
@@ -53,6 +55,7 @@ export const InventoryApi = {
     reserve: {
       method: 'POST',
       url: '/inventory/:product_id/reserve',
+      access: 'admin',
       schema: {
         summary: 'Reserve stock for no particular order (body: the quantity as a bare JSON integer, e.g. 2)',
         params: ProductParams,

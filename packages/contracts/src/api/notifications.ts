@@ -29,6 +29,7 @@ export const NotificationsApi = {
     list: {
       method: 'GET',
       url: '/notifications',
+      access: 'customer',
       schema: {
         summary: "List a customer's notifications, newest first",
         querystring: Type.Object(
@@ -41,6 +42,7 @@ export const NotificationsApi = {
     get: {
       method: 'GET',
       url: '/notifications/:notification_id',
+      access: 'customer',
       schema: {
         summary: 'Get a notification',
         params: Type.Object({ notification_id: PathId }),

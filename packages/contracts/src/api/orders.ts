@@ -47,6 +47,7 @@ export const OrdersApi = {
     place: {
       method: 'POST',
       url: '/orders',
+      access: 'customer',
       schema: {
         summary: 'Place an order (PENDING); the saga takes it from there',
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
@@ -57,6 +58,7 @@ export const OrdersApi = {
     list: {
       method: 'GET',
       url: '/orders',
+      access: 'customer',
       schema: {
         summary: "List orders, newest first (a customer's with customer_id)",
         querystring: Type.Object(
@@ -69,11 +71,13 @@ export const OrdersApi = {
     get: {
       method: 'GET',
       url: '/orders/:order_id',
+      access: 'customer',
       schema: { summary: 'Get an order', params: OrderParams, response: { 200: order, ...problemResponses(404) } },
     },
     setStatus: {
       method: 'POST',
       url: '/orders/:order_id/status',
+      access: 'customer',
       schema: {
         summary: 'Move an order along its state machine (body: a JSON string such as "CONFIRMED")',
         params: OrderParams,

@@ -11,10 +11,17 @@ export interface RouteSchema {
   response: Record<number, TSchema>;
 }
 
+/**
+ * Who may call a route through the gateway: anyone; a customer token (acting on its own orders,
+ * notifications and payments; an admin token may too); or only an admin token.
+ */
+export type Access = 'anonymous' | 'customer' | 'admin';
+
 /** One route of the public API: the owning service registers it with its handler; the gateway forwards it. */
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PUT';
   url: string;
+  access: Access;
   schema: RouteSchema;
 }
 

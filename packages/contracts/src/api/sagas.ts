@@ -51,6 +51,7 @@ export const SagasApi = {
     list: {
       method: 'GET',
       url: '/sagas',
+      access: 'admin',
       schema: {
         summary: 'List sagas, most recently changed first',
         querystring: Type.Object(
@@ -67,6 +68,7 @@ export const SagasApi = {
     get: {
       method: 'GET',
       url: '/sagas/:order_id',
+      access: 'admin',
       schema: {
         summary: "An order's saga with its step log",
         params: SagaParams,
@@ -76,6 +78,7 @@ export const SagasApi = {
     retry: {
       method: 'POST',
       url: '/sagas/:order_id/retry',
+      access: 'admin',
       schema: {
         summary: "Resume a parked saga's compensations",
         params: SagaParams,

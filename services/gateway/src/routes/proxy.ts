@@ -15,6 +15,7 @@ const { list: listSagas, get: getSaga, retry: retrySaga } = SagasApi.routes;
 const actOnSaga: ApiRoute = {
   method: 'POST',
   url: '/sagas/:order_id/*',
+  access: 'admin',
   schema: {
     ...retrySaga.schema,
     summary: 'Act on a saga',
