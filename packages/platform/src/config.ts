@@ -75,6 +75,10 @@ export interface DatabaseOptions {
   poolSize: number;
   /** SQLite's `synchronous` pragma: NORMAL survives a process crash, FULL also power loss. */
   sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+  /** How long to wait for a PostgreSQL connection before the call fails as unavailable. */
+  connectTimeoutMs: number;
+  /** The deadline of one PostgreSQL statement (server-side, and client-side for a frozen server). */
+  statementTimeoutMs: number;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -93,6 +97,8 @@ export function loadDatabaseOptions(env: Env = process.env): DatabaseOptions {
   return {
     poolSize: envInt('PG_POOL_SIZE', 10, { min: 1 }, env),
     sqliteSynchronous: envChoice('SQLITE_SYNCHRONOUS', 'NORMAL', SQLITE_SYNCHRONOUS, env),
+    connectTimeoutMs: envInt('DB_CONNECT_TIMEOUT_MS', 2000, { min: 100 }, env),
+    statementTimeoutMs: envInt('DB_STATEMENT_TIMEOUT_MS', 10_000, { min: 100 }, env),
   };
 }
 

@@ -40,6 +40,27 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * Something the service stands on (its database, NATS) cannot be used right now: unreachable,
+ * too slow, locked or out of space. It says nothing about the request or the event: retry later,
+ * never dead-letter. HTTP answers 503 with Retry-After.
+ */
+export class InfrastructureError extends AppError {
+  override name = 'InfrastructureError';
+  constructor(
+    readonly dependency: 'database' | 'nats',
+    message: string,
+    cause?: unknown,
+  ) {
+    super(ErrorCode.Unavailable, `${dependency} unavailable: ${message}`, { cause, type: `${dependency}-unavailable` });
+  }
+}
+
+/** True when `error` is the infrastructure failing, not the work. */
+export function isInfrastructureFailure(error: unknown): error is InfrastructureError {
+  return error instanceof InfrastructureError;
+}
+
 export const httpStatusOf: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
   NOT_FOUND: 404,

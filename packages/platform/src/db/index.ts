@@ -13,7 +13,7 @@ export { ensurePostgresDatabase } from './postgres.js';
 export async function openDatabase(url: string, options: DatabaseOptions = loadDatabaseOptions({})): Promise<Db> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     await ensurePostgresDatabase(url);
-    return new PostgresDb(url, options.poolSize);
+    return new PostgresDb(url, options);
   }
   if (url.startsWith('sqlite:')) return new SqliteDb(url.slice('sqlite:'.length), options.sqliteSynchronous);
   throw new Error(`unsupported database url ${url.replace(/\/\/[^@]*@/, '//***@')}: use postgres://… or sqlite:<file>`);
