@@ -55,15 +55,9 @@ export async function createSagaApp(deps: SagaAppDeps): Promise<SagaApp> {
     }),
     new EventConsumer(consumerDeps, {
       stream: Stream.Orders,
-      subject: Subject.OrderCancelled,
-      durable: 'saga-orders-cancelled',
-      handle: (tx, e) => sagas.onOrderEnded(tx, e),
-    }),
-    new EventConsumer(consumerDeps, {
-      stream: Stream.Orders,
-      subject: Subject.OrderFailed,
-      durable: 'saga-orders-failed',
-      handle: (tx, e) => sagas.onOrderEnded(tx, e),
+      subject: Subject.OrderEndedByApi,
+      durable: 'saga-orders-ended-by-api',
+      handle: (tx, e) => sagas.onOrderEndedByApi(tx, e),
     }),
   ];
   const http = await createHttpServer({
