@@ -152,7 +152,7 @@ describe.each(['sqlite', 'postgres'] as const)('order service on %s', (dialect) 
       (await post('/orders', { customer_id: 'c', product_id: 'PROD001', quantity: 3, amount: 12.5 })).body.id as string;
     const [byApi, bySaga] = [await place(), await place()];
     expect((await post(`/orders/${byApi}/status`, 'FAILED')).body.status).toBe('FAILED');
-    messaging.js.publish(Subject.OrderStatusCommand, JSON.stringify(command(bySaga, 'CANCELLED')), { msgID: randomUUID() });
+    await messaging.js.publish(Subject.OrderStatusCommand, JSON.stringify(command(bySaga, 'CANCELLED')), { msgID: randomUUID() });
     await waitFor('the commanded cancellation', async () => (await get(`/orders/${bySaga}`)).status === 'CANCELLED');
 
     const told = await published(Subject.OrderEndedByApi, byApi);
