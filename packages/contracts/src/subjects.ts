@@ -4,6 +4,8 @@ export const Subject = {
   OrderCompleted: 'orders.completed',
   OrderCancelled: 'orders.cancelled',
   OrderFailed: 'orders.failed',
+  /** An order ended through the order API, not by a saga command: for the saga alone, which unwinds it. */
+  OrderEndedByApi: 'orders.ended-by-api',
   PaymentSucceeded: 'payments.success',
   PaymentFailed: 'payments.failed',
   PaymentRefunded: 'payments.refunded',
@@ -12,7 +14,7 @@ export const Subject = {
 } as const;
 export type Subject = (typeof Subject)[keyof typeof Subject];
 
-/** JetStream streams and the subjects each captures. Every stream is file-backed. */
+/** JetStream streams and the subjects each captures (`orders.ended-by-api` is in ORDERS). Every stream is file-backed. */
 export const Stream = {
   Orders: { name: 'ORDERS', subjects: ['orders.>'] },
   Payments: { name: 'PAYMENTS', subjects: ['payments.>'] },
@@ -27,6 +29,7 @@ export const EventType = {
   OrderCompleted: 'OrderCompleted',
   OrderCancelled: 'OrderCancelled',
   OrderFailed: 'OrderFailed',
+  OrderEndedByApi: 'OrderEndedByApi',
   PaymentSuccess: 'PaymentSuccess',
   PaymentFailed: 'PaymentFailed',
   PaymentRefunded: 'PaymentRefunded',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReservationResult } from '@shopflow/contracts';
 import { startTestService, waitFor, type TestService } from '@shopflow/devkit';
 import type { Db, Queryable } from '@shopflow/platform/db';
 import type { InventoryApp } from '../src/app.js';
@@ -353,7 +354,7 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
   });
 
   describe('the batch endpoint', () => {
-    it('answers each operation as its own call would, in order, and applies each once', async () => {
+    it('answers each operation with its typed outcome, in order, and applies each once', async () => {
       const id = await newProduct(3);
       const [a, b, c] = [`o-${randomUUID()}`, `o-${randomUUID()}`, `o-${randomUUID()}`];
       const res = await call('POST', '/reservations/batch', {
@@ -366,34 +367,50 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
         ],
       });
       expect(res.status).toBe(200);
-      const results = res.body.results as { status: number; body: any }[];
+      const results = res.body.results as ReservationResult[];
       // a and b race for 3 items: exactly one of them gets 2.
       expect(
         results
           .slice(0, 2)
-          .map((r) => r.status)
+          .map((r) => (r.outcome === 'ok' ? `ok created=${r.created}` : r.outcome === 'rejected' ? r.code : r.outcome))
           .sort(),
-      ).toEqual([201, 409]);
-      expect(results.find((r) => r.status === 409)!.body.type).toBe('urn:shopflow:problem:insufficient-stock');
-      expect(results[2]).toMatchObject({ status: 404, body: { type: 'urn:shopflow:problem:not-found' } });
-      expect(results[3]!.status).toBe(404);
-      expect(results[4]).toMatchObject({ status: 200, body: { order_id: c, status: 'RELEASED', quantity: 0 } });
+      ).toEqual(['insufficient-stock', 'ok created=true']);
+      expect(results[2]).toMatchObject({ outcome: 'rejected', code: 'not-found' });
+      expect(results[3]).toMatchObject({ outcome: 'rejected', code: 'not-found' });
+      expect(results[4]).toEqual({
+        outcome: 'ok',
+        created: false,
+        reservation: { order_id: c, product_id: null, status: 'RELEASED', quantity: 0 },
+      });
       expect(await stock(id)).toEqual({ available_quantity: 1, reserved_quantity: 2, sold_quantity: 0 });
 
-      const winner = results[0]!.status === 201 ? a : b;
+      const winner = results[0]!.outcome === 'ok' ? a : b;
       const again = await call('POST', '/reservations/batch', {
         operations: [
           { op: 'reserve', order_id: winner, product_id: id, quantity: 2 },
           { op: 'commit', order_id: winner },
+          { op: 'release', order_id: winner },
+          { op: 'return', order_id: winner },
+          { op: 'reserve', order_id: winner, product_id: id, quantity: 2 },
+          { op: 'return', order_id: c },
         ],
       });
-      expect(again.body.results.map((r: { status: number }) => r.status)).toEqual([200, 200]);
-      expect(await stock(id)).toEqual({ available_quantity: 1, reserved_quantity: 0, sold_quantity: 2 });
+      expect(again.body.results.map((r: ReservationResult) => (r.outcome === 'rejected' ? r.code : r.outcome))).toEqual([
+        'ok',
+        'ok',
+        'conflict', // a COMMITTED reservation is given back by return, not release
+        'ok',
+        'released',
+        'conflict',
+      ]);
+      expect(again.body.results[0]).toMatchObject({ created: false, reservation: { status: 'RESERVED' } });
+      expect(again.body.results[3]).toMatchObject({ reservation: { status: 'RETURNED' } });
+      expect(await stock(id)).toEqual({ available_quantity: 3, reserved_quantity: 0, sold_quantity: 0 });
     });
 
     it('applies the operations of one order in the order given, while other orders run beside them', async () => {
       // 64 orders, each reserved then released in the same batch: if a release overtook its
-      // reserve it would leave a tombstone and the reserve would answer 409.
+      // reserve it would leave a tombstone and the reserve would be rejected.
       const id = await newProduct(64);
       const orders = Array.from({ length: 64 }, () => `o-${randomUUID()}`);
       const res = await call('POST', '/reservations/batch', {
@@ -403,11 +420,13 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
         ]),
       });
       expect(res.status).toBe(200);
-      const results = res.body.results as { status: number; body: { status: string; quantity: number } }[];
-      expect(results.filter((_, i) => i % 2 === 0).map((r) => r.status)).toEqual(orders.map(() => 201));
-      expect(results.filter((_, i) => i % 2 === 1).map((r) => [r.status, r.body.status, r.body.quantity])).toEqual(
-        orders.map(() => [200, 'RELEASED', 1]),
-      );
+      const results = res.body.results as ReservationResult[];
+      expect(results.filter((_, i) => i % 2 === 0).map((r) => r.outcome === 'ok' && r.created)).toEqual(orders.map(() => true));
+      expect(
+        results
+          .filter((_, i) => i % 2 === 1)
+          .map((r) => (r.outcome === 'ok' ? [r.outcome, r.reservation.status, r.reservation.quantity] : [r.outcome])),
+      ).toEqual(orders.map(() => ['ok', 'RELEASED', 1]));
       expect(await stock(id)).toEqual({ available_quantity: 64, reserved_quantity: 0, sold_quantity: 0 });
     });
 

@@ -32,8 +32,18 @@ export interface OrdersDeps {
 
 /** The order service's use cases; each one is a single transaction with its events. */
 export function createOrders({ db, outbox, catalog }: OrdersDeps) {
-  /** Writes the terminal event that tells the notification service and the saga the order ended. */
-  async function emitTerminal(tx: Queryable, order: Order, status: TerminalOrderStatus, reason: string | null): Promise<void> {
+  /**
+   * Writes the terminal event that tells the notification service (and anyone else) the order ended.
+   * An ending asked for through the API is also told to the saga alone, on its own subject: the saga
+   * then hears of the endings it must unwind and not of those it commanded itself.
+   */
+  async function emitTerminal(
+    tx: Queryable,
+    order: Order,
+    status: TerminalOrderStatus,
+    reason: string | null,
+    byApi: boolean,
+  ): Promise<void> {
     const base = {
       event_id: randomUUID(),
       order_id: order.id,
@@ -41,6 +51,7 @@ export function createOrders({ db, outbox, catalog }: OrdersDeps) {
       product_id: order.productId,
       quantity: order.quantity,
       amount: fromMinorUnits(order.amountMinor),
+      amount_minor: order.amountMinor,
       occurred_at: new Date().toISOString(),
       ...(reason ? { reason } : {}),
     };
@@ -48,17 +59,29 @@ export function createOrders({ db, outbox, catalog }: OrdersDeps) {
       case OrderStatus.Completed:
         return outbox.enqueue(tx, Subject.OrderCompleted, { ...base, event_type: EventType.OrderCompleted, status });
       case OrderStatus.Cancelled:
-        return outbox.enqueue(tx, Subject.OrderCancelled, { ...base, event_type: EventType.OrderCancelled, status });
+        await outbox.enqueue(tx, Subject.OrderCancelled, { ...base, event_type: EventType.OrderCancelled, status });
+        break;
       case OrderStatus.Failed:
-        return outbox.enqueue(tx, Subject.OrderFailed, { ...base, event_type: EventType.OrderFailed, status });
+        await outbox.enqueue(tx, Subject.OrderFailed, { ...base, event_type: EventType.OrderFailed, status });
+        break;
+    }
+    if (byApi) {
+      const event = { ...base, event_id: randomUUID(), event_type: EventType.OrderEndedByApi, status };
+      await outbox.enqueue(tx, Subject.OrderEndedByApi, event);
     }
   }
 
-  async function changeStatus(tx: Queryable, order: Order, status: OrderStatus, reason: string | null): Promise<Order> {
+  async function changeStatus(
+    tx: Queryable,
+    order: Order,
+    status: OrderStatus,
+    reason: string | null,
+    byApi: boolean,
+  ): Promise<Order> {
     const at = new Date().toISOString();
     await repo.updateStatus(tx, order.id, status, reason, at);
     const updated = { ...order, status, statusReason: reason, updatedAt: at };
-    if (isTerminalOrderStatus(status)) await emitTerminal(tx, updated, status, reason);
+    if (isTerminalOrderStatus(status)) await emitTerminal(tx, updated, status, reason, byApi);
     return updated;
   }
 
@@ -125,7 +148,7 @@ export function createOrders({ db, outbox, catalog }: OrdersDeps) {
         if (decision.kind === 'rejected') {
           throw new AppError(ErrorCode.Conflict, decision.reason, { errors: [{ field: 'status', reason: decision.reason }] });
         }
-        return changeStatus(tx, order, status, 'requested through the API');
+        return changeStatus(tx, order, status, 'requested through the API', true);
       });
     },
 
@@ -136,7 +159,7 @@ export function createOrders({ db, outbox, catalog }: OrdersDeps) {
         throw new AppError(ErrorCode.NotFound, `saga command for unknown order ${command.order_id}`);
       }
       if (decideSagaTransition(order.status, command.status).kind !== 'apply') return;
-      await changeStatus(tx, order, command.status, command.reason ?? null);
+      await changeStatus(tx, order, command.status, command.reason ?? null, false);
     },
   };
 }

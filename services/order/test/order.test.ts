@@ -119,6 +119,28 @@ describe.each(['sqlite', 'postgres'] as const)('order service on %s', (dialect) 
     });
     expect((await get(`/orders/${id}`)).status).toBe('COMPLETED');
     expect(await published(Subject.OrderCancelled, id)).toEqual([]);
+    // The saga's own ending is not echoed back to it.
+    expect(await published(Subject.OrderEndedByApi, id)).toEqual([]);
+  });
+
+  it('tells the saga alone of an API ending, and never of one the saga commanded', async () => {
+    const place = async () =>
+      (await post('/orders', { customer_id: 'c', product_id: 'PROD001', quantity: 3, amount: 12.5 })).body.id as string;
+    const [byApi, bySaga] = [await place(), await place()];
+    expect((await post(`/orders/${byApi}/status`, 'FAILED')).body.status).toBe('FAILED');
+    await messaging.js.publish(Subject.OrderStatusCommand, JSON.stringify(command(bySaga, 'CANCELLED')), { msgID: randomUUID() });
+    await waitFor('the commanded cancellation', async () => (await get(`/orders/${bySaga}`)).status === 'CANCELLED');
+
+    const told = await published(Subject.OrderEndedByApi, byApi);
+    expect(told).toEqual([
+      expect.objectContaining({ event_type: 'OrderEndedByApi', status: 'FAILED', quantity: 3, amount: 12.5, amount_minor: 1250 }),
+    ]);
+    expect(await published(Subject.OrderFailed, byApi)).toEqual([
+      expect.objectContaining({ event_type: 'OrderFailed', amount_minor: 1250 }),
+    ]);
+    expect(told[0].event_id).not.toBe((await published(Subject.OrderFailed, byApi))[0].event_id);
+    expect(await published(Subject.OrderCancelled, bySaga)).toHaveLength(1);
+    expect(await published(Subject.OrderEndedByApi, bySaga)).toEqual([]);
   });
 
   it('allows legal API transitions only, announcing an API cancellation', async () => {
@@ -131,6 +153,9 @@ describe.each(['sqlite', 'postgres'] as const)('order service on %s', (dialect) 
     expect((await post(`/orders/${randomUUID()}/status`, 'CANCELLED')).status).toBe(404);
     expect(await published(Subject.OrderCancelled, id)).toEqual([
       expect.objectContaining({ event_type: 'OrderCancelled', status: 'CANCELLED' }),
+    ]);
+    expect(await published(Subject.OrderEndedByApi, id)).toEqual([
+      expect.objectContaining({ event_type: 'OrderEndedByApi', status: 'CANCELLED', amount_minor: 100 }),
     ]);
   });
 });

@@ -6,9 +6,10 @@ import type { Logger } from '@shopflow/platform/logger';
 import type { Outbox } from '@shopflow/platform/messaging';
 import { newSpan, parseTraceparent, runWithTrace } from '@shopflow/platform/tracing';
 import { sagaRepository as repo } from './db/saga-repository.js';
-import type { PaymentPort, StockPort } from './domain/ports.js';
+import type { PaymentPort, SagaPorts, StockPort } from './domain/ports.js';
 import {
   afterTransition,
+  currentCall,
   decide,
   isOver,
   type ActionOutcome,
@@ -44,8 +45,11 @@ export class SagaRunner {
   private active = 0;
   private stopped = false;
   private drained: (() => void) | undefined;
+  private readonly ports: SagaPorts;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.ports = { stock: deps.stock, payments: deps.payments };
+  }
 
   /**
    * Runs the saga of `orderId` now, or at `at` (epoch ms) if that is later. The one who has just
@@ -81,11 +85,6 @@ export class SagaRunner {
     this.timers.clear();
     this.queue.length = 0;
     if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-  }
-
-  /** Sagas being driven or waiting for a slot (for metrics and tests). */
-  get load(): { active: number; queued: number; scheduled: number } {
-    return { active: this.active, queued: this.queue.length, scheduled: this.timers.size };
   }
 
   private enqueue(orderId: string): void {
@@ -147,23 +146,12 @@ export class SagaRunner {
     }
   }
 
+  /** Runs the saga's current action as its table entry says; a thrown error becomes an outcome. */
   private async perform(saga: Saga): Promise<ActionOutcome> {
-    const { stock, payments } = this.deps;
+    const call = currentCall(saga);
+    if (!call) return { kind: 'error', transient: false, reason: 'no action' };
     try {
-      switch (saga.action) {
-        case 'reserve-stock':
-          return await stock.reserve(saga);
-        case 'charge-payment':
-          return await payments.charge(saga);
-        case 'commit-stock':
-          return await stock.commit(saga);
-        case 'release-stock':
-          return await stock.release(saga);
-        case 'refund-payment':
-          return await payments.refund(saga);
-        case null:
-          return { kind: 'error', transient: false, reason: 'no action' };
-      }
+      return await call(this.ports, saga);
     } catch (error) {
       return { kind: 'error', transient: isTransient(error), reason: error instanceof Error ? error.message : String(error) };
     }

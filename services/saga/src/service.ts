@@ -36,8 +36,7 @@ export const sagaService = defineService({
   },
   consumes: {
     [Subject.OrderCreated]: (app, tx, event) => app.sagas.onOrderCreated(tx, event),
-    // An order ended through the API: the saga undoes what it did.
-    [Subject.OrderCancelled]: (app, tx, event) => app.sagas.onOrderEnded(tx, event),
-    [Subject.OrderFailed]: (app, tx, event) => app.sagas.onOrderEnded(tx, event),
+    // An order ended through the API (not the saga's own outcome echoed back): undo what was done.
+    [Subject.OrderEndedByApi]: (app, tx, event) => app.sagas.onOrderEndedByApi(tx, event),
   },
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventType, OrderStatus, type OrderCancelledEvent, type OrderCreatedEvent } from '@shopflow/contracts';
+import { EventType, OrderStatus, type OrderCreatedEvent, type OrderEndedByApiEvent } from '@shopflow/contracts';
 import { NatsServer, createDatabase, dropDatabase, waitFor } from '@shopflow/devkit';
 import { openDatabase, type Db } from '@shopflow/platform/db';
 import { createLogger } from '@shopflow/platform/logger';
@@ -13,7 +13,7 @@ import { createSagas } from '../src/sagas.js';
 const logger = createLogger('test', 'silent');
 // This test is about the database race only: every downstream call fails, so no saga moves on.
 const down = () => Promise.reject(new Error('not in this test'));
-const stock: StockPort = { reserve: down, commit: down, release: down };
+const stock: StockPort = { reserve: down, commit: down, release: down, return: down };
 const payments: PaymentPort = { charge: down, refund: down };
 
 describe('an order cancelled while its orders.created is being applied (PostgreSQL)', () => {
@@ -50,18 +50,18 @@ describe('an order cancelled while its orders.created is being applied (PostgreS
       product_id: 'p',
       quantity: 1,
       amount: 5,
+      amount_minor: 500,
       occurred_at: new Date().toISOString(),
     };
     const created: OrderCreatedEvent = {
       ...common,
       event_id: randomUUID(),
       event_type: EventType.OrderCreated,
-      amount_minor: 500,
     };
-    const cancelled: OrderCancelledEvent = {
+    const cancelled: OrderEndedByApiEvent = {
       ...common,
       event_id: randomUUID(),
-      event_type: EventType.OrderCancelled,
+      event_type: EventType.OrderEndedByApi,
       status: OrderStatus.Cancelled,
     };
 
@@ -76,7 +76,7 @@ describe('an order cancelled while its orders.created is being applied (PostgreS
       await held;
     });
     await insertedYet;
-    const cancelling = db.transaction((tx) => sagas.onOrderEnded(tx, cancelled));
+    const cancelling = db.transaction((tx) => sagas.onOrderEndedByApi(tx, cancelled));
     await waitFor('the cancellation to wait on the open insert', async () => {
       const [row] = await db.query<{ n: number }>(
         "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
