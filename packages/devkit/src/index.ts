@@ -5,3 +5,4 @@ export { ServiceProcess, REPO_ROOT, type LineSink, type ServiceProcessOptions } 
 export { TestSystem, DATA_SERVICES, type SystemOptions } from './system.js';
 export { grpcServing, httpReady } from './health.js';
 export { startTestService, type TestService, type TestServiceOptions, type Dialect } from './test-service.js';
+export { TcpSwitch } from './tcp-switch.js';

@@ -1,4 +1,5 @@
 import { Subject } from '@shopflow/contracts';
+import { envInt } from '@shopflow/platform/config';
 import { serviceUrl } from '@shopflow/platform/discovery';
 import { createHttpClient } from '@shopflow/platform/http';
 import { defineService } from '@shopflow/platform/service';
@@ -14,7 +15,10 @@ export const orderService = defineService({
   async build(ctx) {
     const inventory = createHttpClient(serviceUrl('inventory'));
     ctx.defer('inventory client', () => inventory.close());
-    return createOrderApp(ctx, { catalog: createInventoryCatalog(inventory) });
+    return createOrderApp(ctx, {
+      catalog: createInventoryCatalog(inventory),
+      idempotencyKeyTtlMs: envInt('IDEMPOTENCY_KEY_TTL_HOURS', 24, { min: 1 }) * 3600_000,
+    });
   },
   consumes: {
     [Subject.OrderStatusCommand]: (app, tx, command) => app.orders.applySagaCommand(tx, command),

@@ -33,13 +33,14 @@ export function pgFailure(error: unknown): unknown {
 }
 
 /** Creates the database named in `url` when it does not exist yet (connecting to `postgres`). */
-export async function ensurePostgresDatabase(url: string): Promise<void> {
+export async function ensurePostgresDatabase(url: string, connectTimeoutMs = 5000): Promise<void> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   if (!name) return;
   const admin = new URL(url);
   admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: connectTimeoutMs });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -88,7 +89,13 @@ export class PostgresDb implements Db {
   private readonly direct: Queryable;
   private readonly names = new StatementNames();
 
-  constructor(url: string, options: Pick<DatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'>) {
+  private readonly connectTimeoutMs: number;
+
+  constructor(
+    private readonly url: string,
+    options: Pick<DatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'>,
+  ) {
+    this.connectTimeoutMs = options.connectTimeoutMs;
     this.pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize,
@@ -151,6 +158,9 @@ export class PostgresDb implements Db {
   }
 
   async migrate(migrations: readonly Migration[]): Promise<void> {
+    await ensurePostgresDatabase(this.url, this.connectTimeoutMs).catch((error: unknown) => {
+      throw pgFailure(error);
+    });
     await this.transaction(async (tx) => {
       // Serialises sibling instances that start together.
       await tx.query('SELECT pg_advisory_xact_lock(7150001)');

@@ -3,12 +3,15 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { AppError, httpStatusOf, type FieldError } from '../errors.js';
+import { AppError, ErrorCode, httpStatusOf, type FieldError } from '../errors.js';
 import type { Listener } from '../lifecycle.js';
 import { formatTraceparent, newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
 import { PROBLEM_CONTENT_TYPE, Problem, problem, problemOf } from './problem.js';
 
 export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
+
+/** What a 503 asks the client to wait before trying again, in seconds. */
+export const RETRY_AFTER_S = 1;
 
 /** The server as a service's listener: listen on host:port, close draining in-flight requests. */
 export function httpListener(http: HttpServer): Listener {
@@ -21,6 +24,11 @@ export interface ReadinessCheck {
   /** Throws (or rejects) when the dependency is not usable. */
   check: () => unknown;
   critical?: boolean;
+  /**
+   * While this check fails (it must answer synchronously), every request but /health, /ready and
+   * /openapi.json answers 503 with Retry-After: the service is not able to serve yet.
+   */
+  gate?: boolean;
 }
 
 export interface HttpServerOptions {
@@ -86,6 +94,27 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     openapi: { info: { title: options.title ?? `Shopflow ${options.service}`, version: '1.0.0' } },
   });
 
+  const gates = (options.checks ?? []).filter((c) => c.gate);
+  if (gates.length > 0) {
+    app.addHook('onRequest', (request, reply, done) => {
+      const path = request.url.split('?')[0];
+      if (path === '/health' || path === '/ready' || path === '/openapi.json') return done();
+      for (const gate of gates) {
+        try {
+          gate.check();
+        } catch (error) {
+          reply.header('retry-after', String(RETRY_AFTER_S));
+          const detail = error instanceof Error ? error.message : 'starting';
+          return void sendProblem(
+            reply,
+            problem(503, 'unavailable', `${options.service} is starting: ${detail}`, undefined, request.url),
+          );
+        }
+      }
+      done();
+    });
+  }
+
   app.addHook('onRequest', (request, reply, done) => {
     const ctx = newSpan(parseTraceparent(request.headers.traceparent as string | undefined));
     reply.header('traceparent', formatTraceparent(ctx));
@@ -102,6 +131,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     }
     if (error instanceof AppError) {
       if (httpStatusOf[error.code] >= 500) request.log.warn({ err: error }, 'request failed');
+      // A dependency is away: tell the client when to come back rather than leave it guessing.
+      if (error.code === ErrorCode.Unavailable) reply.header('retry-after', String(RETRY_AFTER_S));
       return sendProblem(reply, problemOf(error, request.url));
     }
     if ((error as { code?: string }).code === 'UND_ERR_ABORTED' || request.raw.destroyed) {

@@ -42,7 +42,7 @@ export class Outbox {
 
   constructor(
     private readonly db: Db,
-    private readonly js: JetStreamClient,
+    private readonly js: Pick<JetStreamClient, 'publish'>,
     private readonly logger: Logger,
     options: RelayOptions = {},
   ) {

@@ -24,4 +24,9 @@ export const migrations: readonly Migration[] = [
         created_at TEXT NOT NULL
       );`,
   },
+  {
+    // Idempotency keys expire (see IDEMPOTENCY_KEY_TTL_HOURS): pruning walks this index.
+    id: '010_idempotency_keys_expiry',
+    sql: 'CREATE INDEX IF NOT EXISTS idempotency_keys_created_idx ON idempotency_keys (created_at);',
+  },
 ];
