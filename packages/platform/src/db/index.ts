@@ -18,7 +18,7 @@ export function openDatabase(url: string, options: DatabaseOptions = loadDatabas
     try {
       return Promise.resolve(new SqliteDb(url.slice('sqlite:'.length), options.sqliteSynchronous));
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
   }
   return Promise.reject(
