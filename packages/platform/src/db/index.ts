@@ -11,19 +11,18 @@ export { ensurePostgresDatabase } from './postgres.js';
  * embedded default). Migrations are the caller's to run.
  */
 export function openDatabase(url: string, options: DatabaseOptions = loadDatabaseOptions({})): Promise<Db> {
-  // Nothing here waits for a server: a service opens its database while PostgreSQL is away, and
-  // the first call (migrate, which also creates the database) fails fast and is retried.
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return Promise.resolve(new PostgresDb(url, options));
-  if (url.startsWith('sqlite:')) {
-    try {
-      return Promise.resolve(new SqliteDb(url.slice('sqlite:'.length), options.sqliteSynchronous));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-  return Promise.reject(
-    new Error(`unsupported database url ${url.replace(/\/\/[^@]*@/, '//***@')}: use postgres://… or sqlite:<file>`),
-  );
+  // A throw in the executor rejects the promise.
+  return new Promise((resolve) => resolve(createDb(url, options)));
+}
+
+/**
+ * Nothing here waits for a server: a service opens its database while PostgreSQL is away, and
+ * the first call (migrate, which also creates the database) fails fast and is retried.
+ */
+function createDb(url: string, options: DatabaseOptions): Db {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return new PostgresDb(url, options);
+  if (url.startsWith('sqlite:')) return new SqliteDb(url.slice('sqlite:'.length), options.sqliteSynchronous);
+  throw new Error(`unsupported database url ${url.replace(/\/\/[^@]*@/, '//***@')}: use postgres://… or sqlite:<file>`);
 }
 
 /** Dialect-specific fragments for the few places portable SQL cannot reach. */
