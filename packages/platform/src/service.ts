@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Stream, streamOf, type EventOf, type Subject } from '@shopflow/contracts';
+import { SERVICE_EVENTS, Stream, streamOf, type EventOf, type ServiceEvents, type Subject } from '@shopflow/contracts';
 import { loadServiceConfig, type ServiceConfig, type ServiceName } from './config.js';
 import { openDatabase } from './db/index.js';
 import type { Db, Migration, Queryable } from './db/types.js';
@@ -61,6 +61,24 @@ export function defineService<A extends ServiceApp>(definition: ServiceDefinitio
   return definition;
 }
 
+/**
+ * Throws unless a definition publishes and consumes exactly what `SERVICE_EVENTS` declares for it,
+ * which is what its NATS permissions are derived from.
+ */
+export function assertDeclaredEvents(definition: { name: ServiceName; publishes?: readonly Subject[]; consumes?: object }): void {
+  const declared: ServiceEvents = Object.hasOwn(SERVICE_EVENTS, definition.name)
+    ? SERVICE_EVENTS[definition.name as keyof typeof SERVICE_EVENTS]
+    : { publishes: [], consumes: [] };
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+  const consumes = Object.keys(definition.consumes ?? {});
+  if (!same(definition.publishes ?? [], declared.publishes) || !same(consumes, declared.consumes)) {
+    throw new Error(
+      `the ${definition.name} service publishes [${(definition.publishes ?? []).join(', ')}] and consumes [${consumes.join(', ')}], ` +
+        `but SERVICE_EVENTS declares [${declared.publishes.join(', ')}] and [${declared.consumes.join(', ')}]`,
+    );
+  }
+}
+
 /** The durable consumer name of `service` on `subject`, e.g. `saga-orders-created`. */
 export function durableName(service: ServiceName, subject: Subject): string {
   return `${service}-${subject.replaceAll('.', '-')}`;
@@ -100,6 +118,7 @@ export async function startService<A extends ServiceApp>(
   config: ServiceConfig,
   logger: Logger,
 ): Promise<RunningService<A>> {
+  assertDeclaredEvents(definition);
   const closers: { name: string; close: () => Promise<void> | void }[] = [];
   const defer = (name: string, close: () => Promise<void> | void) => void closers.push({ name, close });
   let stopping: Promise<void> | undefined;
@@ -127,7 +146,7 @@ export async function startService<A extends ServiceApp>(
     }
     let messaging: Messaging | undefined;
     if (usesNats) {
-      const connected = await connectMessaging(config.natsUrl, `shopflow-${definition.name}`, logger);
+      const connected = await connectMessaging(config.natsUrl, `shopflow-${definition.name}`, logger, config.natsAuth);
       messaging = connected;
       defer('nats', () => connected.close());
       await ensureStreams(connected.jsm, streamsOf(definition));

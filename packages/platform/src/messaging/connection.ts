@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import type { NatsAuth } from '../config.js';
 
 /** A NATS connection that reconnects forever, with JetStream handles and a live "connected" flag. */
 export interface Messaging {
@@ -13,10 +15,12 @@ export interface Messaging {
   close(): Promise<void>;
 }
 
-export async function connectMessaging(url: string, name: string, logger: Logger): Promise<Messaging> {
+/** Connects to the NATS at `url` (comma-separated for a cluster), authenticating with `auth` when given. */
+export async function connectMessaging(url: string, name: string, logger: Logger, auth?: NatsAuth): Promise<Messaging> {
   const nc = await connect({
     servers: url.split(','),
     name,
+    ...authOptions(auth),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: true,
@@ -50,4 +54,12 @@ export async function connectMessaging(url: string, name: string, logger: Logger
       if (!nc.isClosed()) await nc.close();
     },
   };
+}
+
+function authOptions(auth: NatsAuth | undefined): Partial<ConnectionOptions> {
+  if (!auth) return {};
+  if ('user' in auth) return { user: auth.user, pass: auth.password };
+  const file = auth.credsFile;
+  // Read at every (re)connect, so rotated credentials apply without a restart.
+  return { authenticator: credsAuthenticator(() => fs.readFileSync(file)) };
 }
