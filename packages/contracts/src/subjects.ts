@@ -43,3 +43,39 @@ export function streamOf(subject: Subject): (typeof Stream)[keyof typeof Stream]
   if (!stream) throw new Error(`no stream captures ${subject}`);
   return stream;
 }
+
+/** One service's line in `SERVICE_EVENTS`. */
+export interface ServiceEvents {
+  readonly publishes: readonly Subject[];
+  readonly consumes: readonly Subject[];
+}
+
+/**
+ * What each service publishes and consumes on NATS, declared once: service definitions take their
+ * `publishes` from here (and must consume exactly `consumes`), and NATS permissions derive from it.
+ * A service absent from this table does not use NATS.
+ */
+export const SERVICE_EVENTS = {
+  order: {
+    publishes: [
+      Subject.OrderCreated,
+      Subject.OrderCompleted,
+      Subject.OrderCancelled,
+      Subject.OrderFailed,
+      Subject.OrderEndedByApi,
+    ],
+    consumes: [Subject.OrderStatusCommand],
+  },
+  payment: {
+    publishes: [Subject.PaymentSucceeded, Subject.PaymentFailed, Subject.PaymentRefunded],
+    consumes: [],
+  },
+  notification: {
+    publishes: [],
+    consumes: [Subject.OrderCompleted, Subject.OrderCancelled, Subject.OrderFailed],
+  },
+  saga: {
+    publishes: [Subject.OrderStatusCommand],
+    consumes: [Subject.OrderCreated, Subject.OrderEndedByApi],
+  },
+} as const satisfies Record<string, ServiceEvents>;

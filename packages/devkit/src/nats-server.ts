@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { natsServerConfig, writeOwnerOnly, type NatsUsers } from './nats-auth.js';
 import { freePort, waitFor } from './wait.js';
 
 /** Where the nats-server binary is: NATS_SERVER_BIN, then PATH, then Debian's /usr/sbin. */
@@ -20,6 +21,8 @@ export interface NatsServerOptions {
   port?: number;
   /** Forwards the server's log lines. */
   log?: (line: string) => void;
+  /** The only users it admits, with their permissions; without them it admits anyone. */
+  users?: NatsUsers;
 }
 
 /** A real nats-server with JetStream that a test or the launcher owns: kill it, restart it on the same store. */
@@ -33,6 +36,8 @@ export class NatsServer {
     readonly monitorPort: number,
     readonly storeDir: string,
     private readonly log?: (line: string) => void,
+    /** The configuration file (users and permissions) every restart uses; none without users. */
+    private readonly configFile?: string,
   ) {
     const binary = findNatsServer();
     if (!binary)
@@ -43,7 +48,14 @@ export class NatsServer {
 
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
     const storeDir = options.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-nats-'));
-    const server = new NatsServer(options.port ?? (await freePort()), await freePort(), storeDir, options.log);
+    let configFile: string | undefined;
+    if (options.users) {
+      fs.mkdirSync(storeDir, { recursive: true });
+      configFile = path.join(storeDir, 'nats-server.conf');
+      writeOwnerOnly(configFile, natsServerConfig(options.users));
+    }
+    const port = options.port ?? (await freePort());
+    const server = new NatsServer(port, await freePort(), storeDir, options.log, configFile);
     await server.restart();
     return server;
   }
@@ -58,7 +70,10 @@ export class NatsServer {
     fs.mkdirSync(this.storeDir, { recursive: true });
     const child = spawn(
       this.binary,
-      ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-js', '-sd', this.storeDir],
+      [
+        ...(this.configFile ? ['-c', this.configFile] : []),
+        ...['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-js', '-sd', this.storeDir],
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SERVICE_NAMES, ServiceDefaults, type ServiceName } from '@shopflow/platform/config';
+import { SERVICE_NAMES, ServiceDefaults, loadNatsAuth, type NatsAuth, type ServiceName } from '@shopflow/platform/config';
+import { createNatsUsers, natsServiceEnv } from './nats-auth.js';
 import { NatsServer } from './nats-server.js';
 import { createDatabase, dropDatabase } from './postgres.js';
 import { ServiceProcess, type LineSink } from './supervisor.js';
@@ -17,7 +18,7 @@ export interface SystemOptions {
   env?: Record<string, string>;
   /** Where service output goes; silent unless SHOPFLOW_TEST_LOGS is set. */
   sink?: LineSink;
-  /** An existing NATS to use; otherwise the system starts its own on a free port. */
+  /** An existing NATS to use (credentials from NATS_CREDS or NATS_USER/NATS_PASSWORD); otherwise the system starts its own on a free port, with a user per service. */
   natsUrl?: string;
 }
 
@@ -30,6 +31,8 @@ export class TestSystem {
     readonly services: Record<ServiceName, ServiceProcess>,
     readonly nats: NatsServer | undefined,
     readonly natsUrl: string,
+    /** Unrestricted credentials for tools that connect to the system's NATS. */
+    readonly natsAdmin: NatsAuth | undefined,
     readonly databaseUrls: Record<(typeof DATA_SERVICES)[number], string>,
     readonly dataDir: string,
   ) {}
@@ -38,7 +41,8 @@ export class TestSystem {
     const sink: LineSink =
       options.sink ??
       (process.env.SHOPFLOW_TEST_LOGS ? (name, line) => process.stderr.write(`[${name}] ${line}\n`) : () => undefined);
-    const nats = options.natsUrl ? undefined : await NatsServer.start();
+    const users = options.natsUrl ? undefined : createNatsUsers();
+    const nats = users ? await NatsServer.start({ users }) : undefined;
     const natsUrl = options.natsUrl ?? nats!.url;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-data-'));
     const databaseUrls = {} as Record<(typeof DATA_SERVICES)[number], string>;
@@ -60,8 +64,9 @@ export class TestSystem {
     }
     for (const s of DATA_SERVICES) env[`${s.toUpperCase()}_DATABASE_URL`] = databaseUrls[s];
     const services = {} as Record<ServiceName, ServiceProcess>;
-    for (const s of SERVICE_NAMES) services[s] = new ServiceProcess({ name: s, port: ports[s], env, sink });
-    const system = new TestSystem(services, nats, natsUrl, databaseUrls, dataDir);
+    for (const s of SERVICE_NAMES)
+      services[s] = new ServiceProcess({ name: s, port: ports[s], env: { ...env, ...natsServiceEnv(users, s) }, sink });
+    const system = new TestSystem(services, nats, natsUrl, users?.admin ?? loadNatsAuth(), databaseUrls, dataDir);
     try {
       for (const s of SERVICE_NAMES) services[s].start();
       await Promise.all(SERVICE_NAMES.map((s) => services[s].waitReady()));

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** The six processes and the seed's environment variable for each one's port (DESIGN.md). */
@@ -54,6 +55,8 @@ export interface ServiceConfig {
   host: string;
   port: number;
   natsUrl: string;
+  /** How the service authenticates to NATS; none when unset. */
+  natsAuth?: NatsAuth;
   /** `postgres://…` or `sqlite:<path>`. */
   databaseUrl: string;
   /** How the database is opened (pool size, SQLite durability). */
@@ -67,6 +70,29 @@ export interface ServiceConfig {
   shutdownTimeoutMs: number;
   /** How long consumers remember applied event ids; far longer than JetStream's 2-minute duplicate window. */
   inboxRetentionMs: number;
+}
+
+/** NATS credentials: a user and password, or a `.creds` file (JWT and NKey seed) read at each (re)connect. */
+export type NatsAuth = { user: string; password: string } | { credsFile: string };
+
+/** NATS credentials from `NATS_CREDS`, or `NATS_USER` with `NATS_PASSWORD`; undefined when none is set. */
+export function loadNatsAuth(env: Env = process.env): NatsAuth | undefined {
+  const credsFile = envString('NATS_CREDS', '', env);
+  const user = envString('NATS_USER', '', env);
+  const password = envString('NATS_PASSWORD', '', env);
+  if (credsFile && (user || password)) throw new ConfigError('set either NATS_CREDS or NATS_USER/NATS_PASSWORD, not both');
+  if (credsFile) {
+    const file = path.resolve(credsFile);
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch {
+      throw new ConfigError(`NATS_CREDS=${credsFile} is not a readable file`);
+    }
+    return { credsFile: file };
+  }
+  if (!user && !password) return undefined;
+  if (!user || !password) throw new ConfigError('NATS_USER and NATS_PASSWORD go together');
+  return { user, password };
 }
 
 /** Settings of the database connection that are not in its URL. */
@@ -115,6 +141,7 @@ export function loadServiceConfig(service: ServiceName, env: Env = process.env):
     host: envString('HOST', '127.0.0.1', env),
     port: portOf(service, env),
     natsUrl: envString('NATS_URL', 'nats://127.0.0.1:4222', env),
+    natsAuth: loadNatsAuth(env),
     databaseUrl: envString(`${service.toUpperCase()}_DATABASE_URL`, `sqlite:${path.join(dataDir, `${service}.db`)}`, env),
     database: loadDatabaseOptions(env),
     logLevel: envChoice('LOG_LEVEL', 'info', LOG_LEVELS, env),

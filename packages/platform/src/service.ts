@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Stream, streamOf, type EventOf, type Subject } from '@shopflow/contracts';
+import { SERVICE_EVENTS, Stream, streamOf, type EventOf, type ServiceEvents, type Subject } from '@shopflow/contracts';
 import { loadServiceConfig, type ServiceConfig, type ServiceName } from './config.js';
 import { openDatabase } from './db/index.js';
 import type { Db, Migration, Queryable } from './db/types.js';
@@ -76,6 +76,24 @@ export function streamsOf(definition: { publishes?: readonly Subject[]; consumes
   return [...new Set(streams)];
 }
 
+/**
+ * Throws unless a definition publishes and consumes exactly what `SERVICE_EVENTS` declares for it,
+ * which is what its NATS permissions are derived from.
+ */
+export function assertDeclaredEvents(definition: { name: ServiceName; publishes?: readonly Subject[]; consumes?: object }): void {
+  const declared: ServiceEvents = Object.hasOwn(SERVICE_EVENTS, definition.name)
+    ? SERVICE_EVENTS[definition.name as keyof typeof SERVICE_EVENTS]
+    : { publishes: [], consumes: [] };
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+  const consumes = Object.keys(definition.consumes ?? {});
+  if (!same(definition.publishes ?? [], declared.publishes) || !same(consumes, declared.consumes)) {
+    throw new Error(
+      `the ${definition.name} service publishes [${(definition.publishes ?? []).join(', ')}] and consumes [${consumes.join(', ')}], ` +
+        `but SERVICE_EVENTS declares [${declared.publishes.join(', ')}] and [${declared.consumes.join(', ')}]`,
+    );
+  }
+}
+
 /** A started service: its app, what it stands on, and the address it listens at. */
 export interface RunningService<A extends ServiceApp = ServiceApp> {
   app: A;
@@ -114,6 +132,7 @@ export async function startService<A extends ServiceApp>(
   config: ServiceConfig,
   logger: Logger,
 ): Promise<RunningService<A>> {
+  assertDeclaredEvents(definition);
   const consumed = Object.entries(definition.consumes ?? {}) as [Subject, Consumes<A>[Subject]][];
   const usesNats = consumed.length > 0 || (definition.publishes?.length ?? 0) > 0;
   const aborting = new AbortController();
@@ -145,7 +164,7 @@ export async function startService<A extends ServiceApp>(
   try {
     const db = definition.migrations ? await openDatabase(config.databaseUrl, config.database) : undefined;
     if (db) stages.database.push(() => db.close());
-    const messaging = usesNats ? openMessaging(config.natsUrl, `shopflow-${definition.name}`, logger) : undefined;
+    const messaging = usesNats ? openMessaging(config.natsUrl, `shopflow-${definition.name}`, logger, config.natsAuth) : undefined;
     if (messaging) stages.nats.push(() => messaging.close());
     const outbox =
       db && messaging && definition.publishes?.length

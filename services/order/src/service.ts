@@ -1,4 +1,4 @@
-import { Subject } from '@shopflow/contracts';
+import { SERVICE_EVENTS, Subject } from '@shopflow/contracts';
 import { envInt } from '@shopflow/platform/config';
 import { serviceUrl } from '@shopflow/platform/discovery';
 import { createHttpClient } from '@shopflow/platform/http';
@@ -11,7 +11,7 @@ import { migrations } from './db/migrations.js';
 export const orderService = defineService({
   name: 'order',
   migrations,
-  publishes: [Subject.OrderCreated, Subject.OrderCompleted, Subject.OrderCancelled, Subject.OrderFailed],
+  publishes: SERVICE_EVENTS.order.publishes,
   async build(ctx) {
     const inventory = createHttpClient(serviceUrl('inventory'));
     ctx.defer('inventory client', () => inventory.close());

@@ -1,4 +1,4 @@
-import { Subject } from '@shopflow/contracts';
+import { SERVICE_EVENTS, Subject } from '@shopflow/contracts';
 import { envInt } from '@shopflow/platform/config';
 import { serviceAddress, serviceUrl } from '@shopflow/platform/discovery';
 import { createPaymentClient } from '@shopflow/payment-client';
@@ -13,7 +13,7 @@ import { migrations } from './db/migrations.js';
 export const sagaService = defineService({
   name: 'saga',
   migrations,
-  publishes: [Subject.OrderStatusCommand],
+  publishes: SERVICE_EVENTS.saga.publishes,
   async build(ctx) {
     // The orchestrator's own settings, read once here so a bad value stops start-up.
     const callTimeoutMs = envInt('SAGA_CALL_TIMEOUT_MS', 2000, { min: 50 });

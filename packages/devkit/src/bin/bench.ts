@@ -177,7 +177,7 @@ async function main(): Promise<number> {
   try {
     const dbs = await SystemDatabases.open(system.databaseUrls);
     closers.push(() => dbs.close());
-    const messaging = await connectMessaging(system.natsUrl, 'shopflow-bench', createLogger('bench', 'silent'));
+    const messaging = await connectMessaging(system.natsUrl, 'shopflow-bench', createLogger('bench', 'silent'), system.natsAdmin);
     closers.push(() => messaging.close());
     const gw = system.gatewayUrl;
     const baseline = await prepare(gw, dbs, messaging);

@@ -67,7 +67,7 @@ async function main(): Promise<number> {
       LOG_LEVEL: 'info',
     },
   });
-  const messaging = await connectMessaging(system.natsUrl, 'shopflow-chaos', createLogger('chaos', 'silent'));
+  const messaging = await connectMessaging(system.natsUrl, 'shopflow-chaos', createLogger('chaos', 'silent'), system.natsAdmin);
   const dbs = await SystemDatabases.open(system.databaseUrls);
   let keepData = false;
   try {

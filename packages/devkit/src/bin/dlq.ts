@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 // `npm run dlq -- list [limit]` shows dead letters; `npm run dlq -- replay <seq>` publishes one again
-// on its original subject and removes it from the DLQ stream.
+// on its original subject and removes it from the DLQ stream. Credentials: NATS_CREDS or
+// NATS_USER/NATS_PASSWORD, else the operator's that `npm start` left beside its NATS store.
+import path from 'node:path';
+import { loadNatsAuth } from '@shopflow/platform/config';
 import { createLogger } from '@shopflow/platform/logger';
 import { connectMessaging, listDeadLetters, replayDeadLetter } from '@shopflow/platform/messaging';
+import { readAdminCredentials } from '../nats-auth.js';
+import { REPO_ROOT } from '../supervisor.js';
 
 const [command, arg] = process.argv.slice(2);
 const usage = 'usage: npm run dlq -- list [limit] | replay <seq>';
@@ -12,10 +17,12 @@ async function main(): Promise<number> {
     console.error(usage);
     return 2;
   }
+  const dataDir = path.resolve(process.env.DATA_DIR ?? path.join(REPO_ROOT, '.data'));
   const messaging = await connectMessaging(
     process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     'shopflow-dlq-cli',
     createLogger('dlq', 'warn'),
+    loadNatsAuth() ?? readAdminCredentials(path.join(dataDir, 'nats')),
   );
   try {
     if (command === 'list') {

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm start`: the whole system under one supervisor. Uses the NATS at NATS_URL when one answers,
-// otherwise starts a local nats-server with JetStream (store under ./.data/nats); starts the six
+// otherwise starts a local nats-server with JetStream (store under ./.data/nats) and a user per
+// service, with fresh passwords (the operator's left in .data/nats for `npm run dlq`); starts the six
 // services with prefixed logs, waits until every one is ready, restarts a crashed service with
 // backoff, and stops everything on Ctrl-C.
 import path from 'node:path';
 import { SERVICE_NAMES, ServiceDefaults, portOf, type ServiceName } from '@shopflow/platform/config';
 import { formatLogLine } from '../log-format.js';
+import { createNatsUsers, natsServiceEnv, saveAdminCredentials, type NatsUsers } from '../nats-auth.js';
 import { NatsServer, findNatsServer } from '../nats-server.js';
 import { REPO_ROOT, ServiceProcess } from '../supervisor.js';
 import { isListening } from '../wait.js';
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
   }
 
   let nats: NatsServer | undefined;
+  let users: NatsUsers | undefined;
   if (await isListening(natsPort, natsTarget.hostname)) {
     say(`using NATS at ${natsUrl}`);
   } else {
@@ -42,7 +45,9 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    nats = await NatsServer.start({ port: natsPort, storeDir: path.join(dataDir, 'nats') });
+    users = createNatsUsers();
+    nats = await NatsServer.start({ port: natsPort, storeDir: path.join(dataDir, 'nats'), users });
+    saveAdminCredentials(nats.storeDir, users.admin);
     say(`started nats-server with JetStream on ${nats.url} (store ${path.join(dataDir, 'nats')})`);
   }
 
@@ -53,7 +58,7 @@ async function main(): Promise<void> {
       new ServiceProcess({
         name,
         port: portOf(name),
-        env,
+        env: { ...env, ...natsServiceEnv(users, name) },
         sink: (service, line) => process.stdout.write(`${formatLogLine(service, line, colour, index)}\n`),
         onExit: (service: ServiceName, code, signal) => {
           if (!stopping) say(`${service} exited (${signal ?? `code ${code}`}); restarting with backoff`);

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import type { NatsAuth } from '../config.js';
 import { InfrastructureError } from '../errors.js';
 import { backoffDelay, delay } from '../retry.js';
 
@@ -27,8 +29,12 @@ interface Connected {
   jsm: JetStreamManager;
 }
 
-/** Opens a connection in the background, trying again with capped backoff until NATS answers or close() is called. */
-export function openMessaging(url: string, name: string, logger: Logger): Messaging {
+/**
+ * Opens a connection to the NATS at `url` (comma-separated for a cluster) in the background,
+ * authenticating with `auth` when given, and tries again with capped backoff until NATS answers
+ * or close() is called.
+ */
+export function openMessaging(url: string, name: string, logger: Logger, auth?: NatsAuth): Messaging {
   let connection: Connected | undefined;
   let connected = false;
   const closing = new AbortController();
@@ -39,6 +45,7 @@ export function openMessaging(url: string, name: string, logger: Logger): Messag
         const nc = await connect({
           servers: url.split(','),
           name,
+          ...authOptions(auth),
           maxReconnectAttempts: -1,
           reconnectTimeWait: 250,
           pingInterval: 10_000,
@@ -111,8 +118,16 @@ export function openMessaging(url: string, name: string, logger: Logger): Messag
 }
 
 /** Connects and waits for the first connection (for tools and tests that need NATS at once). */
-export async function connectMessaging(url: string, name: string, logger: Logger): Promise<Messaging> {
-  const messaging = openMessaging(url, name, logger);
+export async function connectMessaging(url: string, name: string, logger: Logger, auth?: NatsAuth): Promise<Messaging> {
+  const messaging = openMessaging(url, name, logger, auth);
   await messaging.ready;
   return messaging;
+}
+
+function authOptions(auth: NatsAuth | undefined): Partial<ConnectionOptions> {
+  if (!auth) return {};
+  if ('user' in auth) return { user: auth.user, pass: auth.password };
+  const file = auth.credsFile;
+  // Read at every (re)connect, so rotated credentials apply without a restart.
+  return { authenticator: credsAuthenticator(() => fs.readFileSync(file)) };
 }
