@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   // A give-up leaves the rest running (reads and what still works stay useful); nothing left is an error.
   const giveUp = (report: GiveUp) => {
     gaveUp.push(report.name);
-    say(formatGiveUp(report, colour));
+    say(formatGiveUp({ ...report, tail: report.tail.map((line) => formatLogLine(report.name, line, false)) }, colour));
     if (services.every((s) => s.gaveUp)) void stop('every service given up');
     else say(`the rest keep running; fix ${report.name} and run npm start again (Ctrl-C exits with code 1)`);
   };
@@ -104,8 +104,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   for (const s of services) s.start();
+  // A service given up on during start-up is reported already; any other failure to get ready ends the start.
   await Promise.all(
-    services.map((s) => s.waitReady(120_000).catch((error: unknown) => (s.gaveUp ? undefined : Promise.reject(error)))),
+    services.map((s) =>
+      s.waitReady(120_000).catch((error: unknown) => {
+        if (!s.gaveUp) throw error;
+      }),
+    ),
   );
   const gateway = `http://127.0.0.1:${portOf('gateway')}`;
   const down = services.filter((s) => s.gaveUp).map((s) => s.name);
