@@ -43,6 +43,15 @@ async function standIn(script: string, options: Partial<ServiceProcessOptions> =
   return { process: process_, port, lines, exits };
 }
 
+/** A healthy stand-in, started and ready, under liveness checks; `hangs` records each one seen. */
+async function watchedStandIn(liveness: ServiceProcessOptions['liveness']) {
+  const hangs: number[] = [];
+  const standInService = await standIn('healthy-service.mjs', { liveness, onHang: (_name, silentMs) => hangs.push(silentMs) });
+  standInService.process.start();
+  await standInService.process.waitReady(10_000);
+  return { ...standInService, hangs };
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -87,13 +96,7 @@ describe('the supervisor', () => {
   });
 
   it('kills a service that stops answering its health check (SIGSTOP) and restarts it', async () => {
-    const hangs: number[] = [];
-    const hanging = await standIn('healthy-service.mjs', {
-      liveness: { intervalMs: 50, probeTimeoutMs: 200, hangMs: 600 },
-      onHang: (_name, silentMs) => hangs.push(silentMs),
-    });
-    hanging.process.start();
-    await hanging.process.waitReady(10_000);
+    const hanging = await watchedStandIn({ intervalMs: 50, probeTimeoutMs: 200, hangMs: 600 });
     const frozenPid = hanging.process.pid!;
 
     await hanging.process.kill('SIGSTOP');
@@ -103,28 +106,22 @@ describe('the supervisor', () => {
       { timeoutMs: 15_000 },
     );
 
-    expect(hangs).toHaveLength(1);
-    expect(hangs[0]).toBeGreaterThanOrEqual(600);
+    expect(hanging.hangs).toHaveLength(1);
+    expect(hanging.hangs[0]).toBeGreaterThanOrEqual(600);
     expect(hanging.exits).toEqual([{ code: null, signal: 'SIGKILL', restartInMs: expect.any(Number) as number }]);
     expect(isAlive(frozenPid)).toBe(false);
   });
 
   it('leaves a service that answers alone', async () => {
-    const hangs: number[] = [];
-    const busy = await standIn('healthy-service.mjs', {
-      liveness: { intervalMs: 20, probeTimeoutMs: 200, hangMs: 300 },
-      onHang: (_name, silentMs) => hangs.push(silentMs),
-    });
-    busy.process.start();
-    await busy.process.waitReady(10_000);
+    const busy = await watchedStandIn({ intervalMs: 20, probeTimeoutMs: 200, hangMs: 300 });
     const pid = busy.process.pid;
-    // Many more checks than a hang needs: wait on the service's own count of answered requests.
+    // Twenty answers of our own take longer than hangMs: time enough for a false alarm to show.
     let answered = 0;
     await waitFor('twenty answered checks', async () => (await serviceAnswers('inventory', busy.port, 500)) && ++answered >= 20, {
       timeoutMs: 10_000,
       intervalMs: 20,
     });
-    expect(hangs).toEqual([]);
+    expect(busy.hangs).toEqual([]);
     expect(busy.process.pid).toBe(pid);
     expect(busy.exits).toEqual([]);
   });
