@@ -28,6 +28,8 @@ export interface NatsServerOptions {
 /** A real nats-server with JetStream that a test or the launcher owns: kill it, restart it on the same store. */
 export class NatsServer {
   readonly url: string;
+  /** Called with each exit of the server process; read at exit time, so it may be set after start(). */
+  onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
   private child: ChildProcess | undefined;
   private readonly binary: string;
 
@@ -77,6 +79,7 @@ export class NatsServer {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
+    child.once('exit', (code, signal) => this.onExit?.(code, signal));
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line.trim()) this.log?.(line);
     };

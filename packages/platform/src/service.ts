@@ -164,7 +164,9 @@ export async function startService<A extends ServiceApp>(
   try {
     const db = definition.migrations ? await openDatabase(config.databaseUrl, config.database) : undefined;
     if (db) stages.database.push(() => db.close());
-    const messaging = usesNats ? openMessaging(config.natsUrl, `shopflow-${definition.name}`, logger, config.natsAuth) : undefined;
+    const messaging = usesNats
+      ? openMessaging(config.natsUrl, `shopflow-${definition.name}`, logger, config.natsAuth)
+      : undefined;
     if (messaging) stages.nats.push(() => messaging.close());
     const outbox =
       db && messaging && definition.publishes?.length
