@@ -14,10 +14,18 @@ export function findNatsServer(): string | undefined {
   return undefined;
 }
 
+/**
+ * JetStream's storage cap unless told otherwise: room for the four streams' default 1 GiB each
+ * (which the server reserves up front) and the same on every machine, whatever its free disk.
+ */
+export const DEFAULT_MAX_FILE_STORE = 8 * 1024 ** 3;
+
 export interface NatsServerOptions {
   /** JetStream store; a fresh temporary directory when omitted. */
   storeDir?: string;
   port?: number;
+  /** JetStream's storage cap in bytes (max_file_store), DEFAULT_MAX_FILE_STORE when omitted. */
+  maxFileStore?: number;
   /** Forwards the server's log lines. */
   log?: (line: string) => void;
 }
@@ -32,6 +40,7 @@ export class NatsServer {
     readonly port: number,
     readonly monitorPort: number,
     readonly storeDir: string,
+    private readonly maxFileStore: number,
     private readonly log?: (line: string) => void,
   ) {
     const binary = findNatsServer();
@@ -43,7 +52,13 @@ export class NatsServer {
 
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
     const storeDir = options.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-nats-'));
-    const server = new NatsServer(options.port ?? (await freePort()), await freePort(), storeDir, options.log);
+    const server = new NatsServer(
+      options.port ?? (await freePort()),
+      await freePort(),
+      storeDir,
+      options.maxFileStore ?? DEFAULT_MAX_FILE_STORE,
+      options.log,
+    );
     await server.restart();
     return server;
   }
@@ -56,9 +71,12 @@ export class NatsServer {
   async restart(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     fs.mkdirSync(this.storeDir, { recursive: true });
+    // No flag sets the storage cap; a config file does, and the flags still apply over it.
+    const conf = path.join(this.storeDir, 'nats-server.conf');
+    fs.writeFileSync(conf, `jetstream { max_file_store: ${this.maxFileStore} }\n`);
     const child = spawn(
       this.binary,
-      ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-js', '-sd', this.storeDir],
+      ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-js', '-sd', this.storeDir, '-c', conf],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;

@@ -12,6 +12,7 @@ import { connectMessaging, type Messaging } from './messaging/connection.js';
 import { EventConsumer, pruneInbox } from './messaging/consumer.js';
 import { Outbox } from './messaging/outbox.js';
 import { messagingMigrations } from './messaging/schema.js';
+import { StreamGuard } from './messaging/stream-guard.js';
 import { ensureStreams, type StreamSpec } from './messaging/streams.js';
 
 /** What a service's `build` receives: its settings and what the definition says it stands on. */
@@ -130,9 +131,10 @@ export async function startService<A extends ServiceApp>(
       const connected = await connectMessaging(config.natsUrl, `shopflow-${definition.name}`, logger);
       messaging = connected;
       defer('nats', () => connected.close());
-      await ensureStreams(connected.jsm, streamsOf(definition));
+      await ensureStreams(connected.jsm, streamsOf(definition), { maxBytes: config.streamMaxBytes }, logger);
     }
     const outbox = db && messaging && definition.publishes?.length ? new Outbox(db, messaging.js, logger) : undefined;
+    const guard = messaging && new StreamGuard(messaging.jsm, streamsOf(definition), logger, { outbox });
     const ctx: ServiceContext = {
       config,
       logger,
@@ -145,10 +147,12 @@ export async function startService<A extends ServiceApp>(
       get outbox() {
         return outbox ?? missing(definition.name, 'published subjects');
       },
-      checks: readinessChecks(db, messaging),
+      checks: readinessChecks(db, messaging, guard),
       defer,
     };
     const app = await definition.build(ctx);
+    guard?.start();
+    if (guard) defer('stream guard', () => guard.stop());
     if (outbox) {
       outbox.start();
       defer('outbox relay', () => outbox.stop());
@@ -195,7 +199,7 @@ function scheduleInboxPruning(db: Db, retentionMs: number, logger: Logger, defer
  * /ready for what a service stands on. The database is critical; NATS is not: the service keeps
  * serving reads and taking writes into its outbox while NATS is away.
  */
-function readinessChecks(db: Db | undefined, messaging: Messaging | undefined): ReadinessCheck[] {
+function readinessChecks(db: Db | undefined, messaging: Messaging | undefined, guard?: StreamGuard): ReadinessCheck[] {
   const checks: ReadinessCheck[] = [];
   if (db) checks.push({ name: 'database', check: () => db.ping() });
   if (messaging) {
@@ -207,6 +211,8 @@ function readinessChecks(db: Db | undefined, messaging: Messaging | undefined): 
       },
     });
   }
+  // Not critical either: a full stream holds publishes in the outbox; reads and writes go on.
+  if (guard) checks.push({ name: 'streams', critical: false, check: () => guard.assertRoom() });
   return checks;
 }
 

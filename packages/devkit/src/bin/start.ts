@@ -4,9 +4,9 @@
 // services with prefixed logs, waits until every one is ready, restarts a crashed service with
 // backoff, and stops everything on Ctrl-C.
 import path from 'node:path';
-import { SERVICE_NAMES, ServiceDefaults, portOf, type ServiceName } from '@shopflow/platform/config';
+import { SERVICE_NAMES, ServiceDefaults, envInt, portOf, type ServiceName } from '@shopflow/platform/config';
 import { formatLogLine } from '../log-format.js';
-import { NatsServer, findNatsServer } from '../nats-server.js';
+import { DEFAULT_MAX_FILE_STORE, NatsServer, findNatsServer } from '../nats-server.js';
 import { REPO_ROOT, ServiceProcess } from '../supervisor.js';
 import { isListening } from '../wait.js';
 
@@ -42,8 +42,15 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    nats = await NatsServer.start({ port: natsPort, storeDir: path.join(dataDir, 'nats') });
-    say(`started nats-server with JetStream on ${nats.url} (store ${path.join(dataDir, 'nats')})`);
+    // A cap, so that a backlog fills NATS's store and not the disk the databases share; it must
+    // hold the four streams' NATS_STREAM_MAX_MB, which the server reserves.
+    const maxStoreMb = envInt('NATS_MAX_STORE_MB', DEFAULT_MAX_FILE_STORE / 1024 ** 2, { min: 1 });
+    nats = await NatsServer.start({
+      port: natsPort,
+      storeDir: path.join(dataDir, 'nats'),
+      maxFileStore: maxStoreMb * 1024 * 1024,
+    });
+    say(`started nats-server with JetStream on ${nats.url} (store ${path.join(dataDir, 'nats')}, at most ${maxStoreMb} MB)`);
   }
 
   const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: natsUrl, DATA_DIR: dataDir };
