@@ -202,6 +202,18 @@ describe('ensureStreams on streams that exist', () => {
     expect((await jsm.streams.info(Stream.Orders.name)).config.max_bytes).toBe(16 * KiB);
   });
 
+  it('leaves a stream from before limits as it was when what it holds is more than NATS can reserve', async () => {
+    const { jsm, js } = messaging;
+    await jsm.streams.add({ name: Stream.Saga.name, subjects: [...Stream.Saga.subjects], storage: StorageType.File });
+    await Promise.all(Array.from({ length: 950 }, () => js.publish(Subject.OrderStatusCommand, 'x'.repeat(1000))));
+
+    await ensureStreams(jsm, [Stream.Saga], { maxBytes: 16 * KiB });
+    const info = await jsm.streams.info(Stream.Saga.name);
+    expect(info.state.messages).toBe(950);
+    expect(info.config.max_bytes).toBe(-1);
+    await jsm.streams.delete(Stream.Saga.name);
+  });
+
   it('names the settings when NATS cannot reserve the limit', async () => {
     await expect(ensureStreams(messaging.jsm, [Stream.Payments], { maxBytes: 2048 * KiB })).rejects.toThrow(
       /NATS_STREAM_MAX_MB.*max_file_store/,

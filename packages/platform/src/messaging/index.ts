@@ -4,6 +4,7 @@ export {
   purgeAcknowledged,
   DUPLICATE_WINDOW_MS,
   STREAM_MAX_AGE_MS,
+  StreamStorageError,
   type StreamSpec,
   type StreamLimits,
 } from './streams.js';

@@ -72,7 +72,8 @@ export class StreamGuard {
   private async inspectStream(name: string): Promise<void> {
     let { state, config } = await this.jsm.streams.info(name);
     if (config.max_bytes <= 0) return;
-    if (state.bytes >= config.max_bytes * PURGE_AT) {
+    // Dead letters wait for an operator, whoever happens to read them.
+    if (state.bytes >= config.max_bytes * PURGE_AT && name !== Stream.DeadLetter.name) {
       const purged = await purgeAcknowledged(this.jsm, name);
       if (purged > 0) {
         this.logger.info({ stream: name, purged }, 'purged acknowledged events to make room');

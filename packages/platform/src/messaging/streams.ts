@@ -1,4 +1,4 @@
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 
@@ -53,19 +53,25 @@ export async function ensureStreams(
       );
     }
     if (missing.length === 0 && info.config.max_bytes === maxBytes && info.config.discard === DiscardPolicy.New) continue;
-    await withStorageHint(spec.name, limits, () =>
-      jsm.streams.update(spec.name, {
-        subjects: [...subjects, ...missing],
-        max_bytes: maxBytes,
-        discard: DiscardPolicy.New,
-      }),
-    );
+    try {
+      await withStorageHint(spec.name, maxBytes, () =>
+        jsm.streams.update(spec.name, {
+          subjects: [...subjects, ...missing],
+          max_bytes: maxBytes,
+          discard: DiscardPolicy.New,
+        }),
+      );
+    } catch (error) {
+      // A stream from before limits, too big to reserve: it keeps working as it was until consumed.
+      if (!(error instanceof StreamStorageError) || maxBytes === limits.maxBytes || missing.length > 0) throw error;
+      logger?.warn({ err: error, stream: spec.name }, 'stream keeps its old limits for now');
+    }
   }
 }
 
 async function addStream(jsm: JetStreamManager, spec: StreamSpec, limits: StreamLimits): Promise<void> {
   try {
-    await withStorageHint(spec.name, limits, () =>
+    await withStorageHint(spec.name, limits.maxBytes, () =>
       jsm.streams.add({
         name: spec.name,
         subjects: [...spec.subjects],
@@ -85,14 +91,19 @@ async function addStream(jsm: JetStreamManager, spec: StreamSpec, limits: Stream
   }
 }
 
+/** NATS cannot reserve a stream's max_bytes within its storage cap; the message names both settings. */
+export class StreamStorageError extends Error {
+  override name = 'StreamStorageError';
+}
+
 /** The server reserves each stream's max_bytes against its own cap; say which two settings clash. */
-async function withStorageHint<T>(stream: string, limits: StreamLimits, call: () => Promise<T>): Promise<T> {
+async function withStorageHint<T>(stream: string, maxBytes: number, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof Error && /insufficient storage/i.test(error.message)) {
-      throw new Error(
-        `NATS has no room to reserve ${limits.maxBytes} bytes for stream ${stream}: lower NATS_STREAM_MAX_MB or raise the server's max_file_store (NATS_MAX_STORE_MB for npm start)`,
+      throw new StreamStorageError(
+        `NATS has no room to reserve ${maxBytes} bytes for stream ${stream}: lower NATS_STREAM_MAX_MB or raise the server's max_file_store (NATS_MAX_STORE_MB for npm start)`,
         { cause: error },
       );
     }
@@ -101,21 +112,25 @@ async function withStorageHint<T>(stream: string, limits: StreamLimits, call: ()
 }
 
 /**
- * Purges the events every consumer of `stream` has acknowledged; returns how many went. Events a
- * consumer has not acknowledged, and a stream without consumers (the DLQ), are left alone.
+ * Purges the events every acknowledging consumer of `stream` has acknowledged; returns how many
+ * went. Events a consumer has not acknowledged, and a stream no such consumer reads, are left alone.
  */
 export async function purgeAcknowledged(jsm: JetStreamManager, stream: string): Promise<number> {
   // Sampled before the consumers: anything published later has a higher sequence and is kept.
   const { state } = await jsm.streams.info(stream);
   if (state.consumer_count === 0 || state.messages === 0) return 0;
   let floor = state.last_seq;
+  let acknowledging = false;
   for await (const c of jsm.consumers.list(stream)) {
+    // A reader that never acknowledges (an ordered consumer, a tool) says nothing about what was consumed.
+    if (c.config.ack_policy === AckPolicy.None) continue;
+    acknowledging = true;
     // A filtered consumer's ack floor stays where its last matching event was; when it has
     // nothing outstanding, what it delivered (or the whole stream) is behind it.
     const done = c.num_ack_pending > 0 ? c.ack_floor.stream_seq : c.num_pending > 0 ? c.delivered.stream_seq : state.last_seq;
     floor = Math.min(floor, done);
   }
-  if (floor < state.first_seq) return 0;
+  if (!acknowledging || floor < state.first_seq) return 0;
   const { purged } = await jsm.streams.purge(stream, { seq: floor + 1 });
   return purged;
 }
