@@ -1,5 +1,5 @@
 export { waitFor, freePort, isListening } from './wait.js';
-export { NatsServer, findNatsServer, type NatsServerOptions } from './nats-server.js';
+export { NatsServer, findNatsServer, DEFAULT_MAX_FILE_STORE, type NatsServerOptions } from './nats-server.js';
 export { createNatsUsers, natsPermissions, type NatsPermissions, type NatsUser, type NatsUsers } from './nats-auth.js';
 export { createDatabase, dropDatabase, postgresAvailable, PG_ADMIN_URL } from './postgres.js';
 export { ServiceProcess, REPO_ROOT, type LineSink, type ServiceProcessOptions } from './supervisor.js';

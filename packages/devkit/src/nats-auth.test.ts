@@ -20,7 +20,7 @@ describe('a nats-server started with a user per service', () => {
   async function connectAs(service: keyof typeof SERVICE_EVENTS): Promise<Messaging> {
     const messaging = await connectMessaging(nats.url, `test-${service}`, logger, users.services[service]);
     opened.push(messaging);
-    await ensureStreams(messaging.jsm, serviceStreams(service));
+    await ensureStreams(messaging.jsm, serviceStreams(service), { maxBytes: 64 * 1024 * 1024 });
     return messaging;
   }
 

@@ -15,10 +15,18 @@ export function findNatsServer(): string | undefined {
   return undefined;
 }
 
+/**
+ * JetStream's storage cap unless told otherwise: room for the four streams' default 1 GiB each
+ * (which the server reserves up front) and the same on every machine, whatever its free disk.
+ */
+export const DEFAULT_MAX_FILE_STORE = 8 * 1024 ** 3;
+
 export interface NatsServerOptions {
   /** JetStream store; a fresh temporary directory when omitted. */
   storeDir?: string;
   port?: number;
+  /** JetStream's storage cap in bytes (max_file_store), DEFAULT_MAX_FILE_STORE when omitted. */
+  maxFileStore?: number;
   /** Forwards the server's log lines. */
   log?: (line: string) => void;
   /** The only users it admits, with their permissions; without them it admits anyone. */
@@ -37,9 +45,10 @@ export class NatsServer {
     readonly port: number,
     readonly monitorPort: number,
     readonly storeDir: string,
+    private readonly maxFileStore: number,
     private readonly log?: (line: string) => void,
-    /** The configuration file (users and permissions) every restart uses; none without users. */
-    private readonly configFile?: string,
+    /** The only users it admits (written into the configuration of every restart); anyone without them. */
+    private readonly users?: NatsUsers,
   ) {
     const binary = findNatsServer();
     if (!binary)
@@ -50,14 +59,14 @@ export class NatsServer {
 
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
     const storeDir = options.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-nats-'));
-    let configFile: string | undefined;
-    if (options.users) {
-      fs.mkdirSync(storeDir, { recursive: true });
-      configFile = path.join(storeDir, 'nats-server.conf');
-      writeOwnerOnly(configFile, natsServerConfig(options.users));
-    }
-    const port = options.port ?? (await freePort());
-    const server = new NatsServer(port, await freePort(), storeDir, options.log, configFile);
+    const server = new NatsServer(
+      options.port ?? (await freePort()),
+      await freePort(),
+      storeDir,
+      options.maxFileStore ?? DEFAULT_MAX_FILE_STORE,
+      options.log,
+      options.users,
+    );
     await server.restart();
     return server;
   }
@@ -70,12 +79,12 @@ export class NatsServer {
   async restart(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     fs.mkdirSync(this.storeDir, { recursive: true });
+    // No flag sets the storage cap or the users; a config file does, and the flags still apply over it.
+    const conf = path.join(this.storeDir, 'nats-server.conf');
+    writeOwnerOnly(conf, `jetstream { max_file_store: ${this.maxFileStore} }\n${this.users ? natsServerConfig(this.users) : ''}`);
     const child = spawn(
       this.binary,
-      [
-        ...(this.configFile ? ['-c', this.configFile] : []),
-        ...['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-js', '-sd', this.storeDir],
-      ],
+      ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-js', '-sd', this.storeDir, '-c', conf],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;

@@ -70,6 +70,8 @@ export interface ServiceConfig {
   shutdownTimeoutMs: number;
   /** How long consumers remember applied event ids; far longer than JetStream's 2-minute duplicate window. */
   inboxRetentionMs: number;
+  /** Size limit of every JetStream stream; a full stream refuses publishes, which wait in the outbox. */
+  streamMaxBytes: number;
 }
 
 /** NATS credentials: a user and password, or a `.creds` file (JWT and NKey seed) read at each (re)connect. */
@@ -149,5 +151,8 @@ export function loadServiceConfig(service: ServiceName, env: Env = process.env):
     maxDeliver: envInt('NATS_MAX_DELIVER', 10, { min: 1 }, env),
     shutdownTimeoutMs: envInt('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100 }, env),
     inboxRetentionMs: envInt('INBOX_RETENTION_HOURS', 168, { min: 1 }, env) * 3600_000,
+    // 1 GiB holds about a million orders' events; acknowledged events are purged as it fills,
+    // so only an unconsumed backlog that big fills it. The four streams reserve 4 GiB of NATS's store.
+    streamMaxBytes: envInt('NATS_STREAM_MAX_MB', 1024, { min: 1 }, env) * 1024 * 1024,
   };
 }

@@ -14,6 +14,7 @@ import { openMessaging, type Messaging } from './messaging/connection.js';
 import { EventConsumer, pruneInbox } from './messaging/consumer.js';
 import { Outbox } from './messaging/outbox.js';
 import { messagingMigrations } from './messaging/schema.js';
+import { StreamGuard } from './messaging/stream-guard.js';
 import { ensureStreams, type StreamSpec } from './messaging/streams.js';
 
 /** What a service's `build` receives: its settings and what the definition says it stands on. */
@@ -173,6 +174,8 @@ export async function startService<A extends ServiceApp>(
         ? new Outbox(db, { publish: (subject, payload, options) => messaging.js.publish(subject, payload, options) }, logger)
         : undefined;
     let starting: string | undefined = db ? 'waiting for the database' : undefined;
+    // Made once NATS answers: it watches the streams' room (see StreamGuard).
+    let guard: StreamGuard | undefined;
     const ctx: ServiceContext = {
       config,
       logger,
@@ -193,7 +196,7 @@ export async function startService<A extends ServiceApp>(
             if (starting) throw new Error(starting);
           },
         },
-        ...readinessChecks(db, messaging),
+        ...readinessChecks(db, messaging, () => guard),
       ],
       defer: (_name, close) => void stages.clients.push(close),
     };
@@ -223,8 +226,12 @@ export async function startService<A extends ServiceApp>(
       if (!messaging) return;
       await untilAvailable('nats', logger, aborting.signal, async () => {
         await messaging.ready;
-        await ensureStreams(messaging.jsm, streamsOf(definition));
+        await ensureStreams(messaging.jsm, streamsOf(definition), { maxBytes: config.streamMaxBytes }, logger);
       });
+      const watching = new StreamGuard(messaging.jsm, streamsOf(definition), logger, { outbox });
+      watching.start();
+      guard = watching;
+      stages.work.push(() => watching.stop());
       for (const [subject, handle] of consumed) {
         const consumer = new EventConsumer(
           { messaging, db: db!, logger, ackWaitMs: config.ackWaitMs, maxDeliver: config.maxDeliver },
@@ -292,7 +299,11 @@ export function scheduleHourly(what: string, logger: Logger, prune: () => Promis
  * /ready for what a service stands on. The database is critical; NATS is not: the service keeps
  * serving reads and taking writes into its outbox while NATS is away.
  */
-function readinessChecks(db: Db | undefined, messaging: Messaging | undefined): ReadinessCheck[] {
+function readinessChecks(
+  db: Db | undefined,
+  messaging: Messaging | undefined,
+  guard: () => StreamGuard | undefined,
+): ReadinessCheck[] {
   const checks: ReadinessCheck[] = [];
   if (db) checks.push({ name: 'database', check: () => db.ping() });
   if (messaging) {
@@ -304,6 +315,8 @@ function readinessChecks(db: Db | undefined, messaging: Messaging | undefined): 
       },
     });
   }
+  // Not critical either: a full stream holds publishes in the outbox; reads and writes go on.
+  if (messaging) checks.push({ name: 'streams', critical: false, check: () => guard()?.assertRoom() });
   return checks;
 }
 

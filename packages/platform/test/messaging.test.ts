@@ -54,7 +54,7 @@ describe.each(['sqlite', 'postgres'] as const)('outbox, relay and inbox on %s', 
     db = await openDatabase(url);
     await db.migrate(migrations);
     messaging = await connectMessaging(nats.url, 'test', logger);
-    await ensureStreams(messaging.jsm, [Stream.Saga, Stream.DeadLetter]);
+    await ensureStreams(messaging.jsm, [Stream.Saga, Stream.DeadLetter], { maxBytes: 64 * 1024 * 1024 });
     outbox = new Outbox(db, messaging.js, logger);
     outbox.start();
     consumer = new EventConsumer(

@@ -6,10 +6,10 @@
 // A crashed or hung service, or the nats-server it launched, is restarted with backoff until its
 // crash-loop budget is spent; then it is given up on loudly while the rest keep running.
 import path from 'node:path';
-import { SERVICE_NAMES, ServiceDefaults, portOf, type ServiceName } from '@shopflow/platform/config';
+import { SERVICE_NAMES, ServiceDefaults, envInt, portOf, type ServiceName } from '@shopflow/platform/config';
 import { formatLogLine } from '../log-format.js';
 import { createNatsUsers, natsServiceEnv, saveAdminCredentials, type NatsUsers } from '../nats-auth.js';
-import { findNatsServer } from '../nats-server.js';
+import { DEFAULT_MAX_FILE_STORE, findNatsServer } from '../nats-server.js';
 import { formatGiveUp, type GiveUp } from '../restart-budget.js';
 import { SupervisedNats } from '../supervised-nats.js';
 import { supervisionFromEnv } from '../supervision-config.js';
@@ -59,10 +59,14 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
+    // A cap, so that a backlog fills NATS's store and not the disk the databases share; it must
+    // hold the four streams' NATS_STREAM_MAX_MB, which the server reserves.
+    const maxStoreMb = envInt('NATS_MAX_STORE_MB', DEFAULT_MAX_FILE_STORE / 1024 ** 2, { min: 1 });
     users = createNatsUsers();
     nats = await SupervisedNats.start({
       port: natsPort,
       storeDir: path.join(dataDir, 'nats'),
+      maxFileStore: maxStoreMb * 1024 * 1024,
       users,
       restartPolicy,
       onExit: (code, signal, restartInMs) => {
@@ -73,7 +77,7 @@ async function main(): Promise<void> {
       onGiveUp: giveUp,
     });
     saveAdminCredentials(nats.server.storeDir, users.admin);
-    say(`started nats-server with JetStream on ${nats.url} (store ${path.join(dataDir, 'nats')})`);
+    say(`started nats-server with JetStream on ${nats.url} (store ${path.join(dataDir, 'nats')}, at most ${maxStoreMb} MB)`);
   }
 
   const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: natsUrl, DATA_DIR: dataDir };
