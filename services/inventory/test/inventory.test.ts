@@ -161,6 +161,8 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
         available_quantity: 8,
         reserved_quantity: 2,
         sold_quantity: 0,
+        // Additive (issue 7): the id that releases the reservation.
+        reservation_id: expect.stringMatching(/^manual-[0-9a-f-]{36}$/),
       });
       expect((await call('POST', `/inventory/${id}/reserve`, 8)).body).toMatchObject({
         available_quantity: 0,
