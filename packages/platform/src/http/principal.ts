@@ -4,15 +4,20 @@ import { AppError, ErrorCode } from '../errors.js';
 import { notFound } from './handlers.js';
 
 /**
- * The caller the gateway verified, or undefined for an internal caller (no principal headers).
- * Malformed principal headers are a 400: the call is refused rather than trusted.
+ * The caller the gateway verified, from request headers (or gRPC metadata), or undefined for an
+ * internal caller. Malformed principal headers are an InvalidArgument: refused rather than trusted.
  */
-export function requestPrincipal(request: FastifyRequest): Principal | undefined {
+export function callerOf(headers: Record<string, string | string[] | undefined>): Principal | undefined {
   try {
-    return principalOf(request.headers);
+    return principalOf(headers);
   } catch {
     throw AppError.invalid(PrincipalHeader.Role, 'principal headers are malformed');
   }
+}
+
+/** `callerOf` a Fastify request. */
+export function requestPrincipal(request: FastifyRequest): Principal | undefined {
+  return callerOf(request.headers);
 }
 
 /** True when the caller may act on what `customerId` owns: internal callers and admins on anything, a customer on its own. */
