@@ -38,10 +38,10 @@ export function createInventoryCatalog(inventory: HttpClient, { ttlMs = 1000 }: 
       const product = fetchProduct(productId);
       known.set(productId, { product, until: now + ttlMs });
       // A failed or negative look-up is not kept: the product may appear, or inventory come back.
-      product.then(
-        (found) => found === undefined && known.delete(productId),
-        () => known.delete(productId),
-      );
+      const forget = () => {
+        if (known.get(productId)?.product === product) known.delete(productId);
+      };
+      product.then((found) => found === undefined && forget(), forget);
       return product;
     },
   };
