@@ -151,6 +151,25 @@ describe('the order flow through the gateway (embedded databases, payments alway
     expect((await call(gw, 'GET', `/orders?customer_id=${body.customer_id}`)).body.orders).toHaveLength(1);
   });
 
+  it('charges quantity × price for a priced product and keeps stock bookable by id (service ports, no principal)', async () => {
+    const [order, inventory, saga] = [system.url('order'), system.url('inventory'), system.url('saga')];
+    const productId = `P-${randomUUID().slice(0, 8)}`;
+    expect(
+      (await call(inventory, 'PUT', `/inventory/${productId}`, { product_name: 'Priced', available_quantity: 5, price: 4.25 }))
+        .status,
+    ).toBe(201);
+    const placed = await call(order, 'POST', '/orders', { customer_id: `C-${randomUUID()}`, product_id: productId, quantity: 2 });
+    expect(placed.body).toMatchObject({ amount: 8.5, status: 'PENDING' });
+    expect((await settled(order, placed.body.id)).status).toBe('COMPLETED');
+    expect((await call(saga, 'GET', `/sagas/${placed.body.id}`)).body.saga).toMatchObject({ amount: 8.5, state: 'COMPLETED' });
+
+    // The seed's manual reserve answers with the id that gives the stock back.
+    const held = await call(inventory, 'POST', `/inventory/${productId}/reserve`, '3');
+    expect(held.body).toMatchObject({ available_quantity: 0, reserved_quantity: 3, reservation_id: expect.any(String) });
+    const freed = await call(inventory, 'POST', `/inventory/${productId}/reservations/${held.body.reservation_id}/release`);
+    expect(freed.body).toMatchObject({ available_quantity: 3, reserved_quantity: 0, sold_quantity: 2 });
+  });
+
   it('takes orders and serves reads while NATS is down, and completes them once it is back', async () => {
     const customer = `C-${randomUUID()}`;
     await system.nats!.kill('SIGKILL');

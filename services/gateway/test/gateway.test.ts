@@ -344,6 +344,7 @@ describe('gateway in front of reachable services', () => {
       'query:customer_id',
       'query:status',
       'query:limit',
+      'query:cursor',
     ]);
   });
 

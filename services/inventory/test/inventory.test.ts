@@ -162,6 +162,8 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
         available_quantity: 8,
         reserved_quantity: 2,
         sold_quantity: 0,
+        // Additive (issue 7): the id that releases the reservation.
+        reservation_id: expect.stringMatching(/^manual-[0-9a-f-]{36}$/),
       });
       expect((await call('POST', `/inventory/${id}/reserve`, 8)).body).toMatchObject({
         available_quantity: 0,
@@ -218,6 +220,81 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
       const res = await call('POST', `/inventory/${id}/reserve`, undefined, { raw: '2', contentType: 'text/plain' });
       expectProblem(res, 415, 'ctp-invalid-media-type');
       expect(await stock(id)).toEqual({ available_quantity: 5, reserved_quantity: 0, sold_quantity: 0 });
+    });
+  });
+
+  describe('manual reservations, conditional restocks and prices (issue 7)', () => {
+    it('releases a manual reservation by the id the reserve answered with, once', async () => {
+      const id = await newProduct(10);
+      const reserved = await call('POST', `/inventory/${id}/reserve`, 4);
+      const reservationId = reserved.body.reservation_id as string;
+      const released = await call('POST', `/inventory/${id}/reservations/${reservationId}/release`);
+      expect(released.status).toBe(200);
+      expect(released.body).toMatchObject({ reservation_id: reservationId, available_quantity: 10, reserved_quantity: 0 });
+      expect((await call('POST', `/inventory/${id}/reservations/${reservationId}/release`)).status).toBe(200);
+      expect(await stock(id)).toEqual({ available_quantity: 10, reserved_quantity: 0, sold_quantity: 0 });
+    });
+
+    it("does not release through the manual route another product's or an order's reservation", async () => {
+      const [id, other] = [await newProduct(10), await newProduct(10)];
+      const manual = (await call('POST', `/inventory/${id}/reserve`, 2)).body.reservation_id as string;
+      const orderId = `o-${randomUUID()}`;
+      expect((await reserve(orderId, id, 3)).status).toBe(201);
+      expectProblem(await call('POST', `/inventory/${other}/reservations/${manual}/release`), 404, 'not-found');
+      expectProblem(await call('POST', `/inventory/${id}/reservations/${orderId}/release`), 404, 'not-found');
+      expectProblem(await call('POST', `/inventory/${id}/reservations/manual-${randomUUID()}/release`), 404, 'not-found');
+      expect(await stock(id)).toEqual({ available_quantity: 5, reserved_quantity: 5, sold_quantity: 0 });
+    });
+
+    it('refuses a restock sent with the ETag of a read made before a reservation (412), and applies a fresh one', async () => {
+      const id = await newProduct(10);
+      const read = await fetch(`${base}/inventory/${id}`);
+      const etag = read.headers.get('etag')!;
+      expect(etag).toMatch(/^"\d+"$/);
+      expect((await reserve(`o-${randomUUID()}`, id, 3)).status).toBe(201); // meanwhile
+      const stale = await fetch(`${base}/inventory/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'if-match': etag },
+        body: JSON.stringify({ product_name: 'X', available_quantity: 60 }),
+      });
+      expect(stale.status).toBe(412);
+      expect(stale.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect((await call('GET', `/inventory/${id}`)).body).toMatchObject({ product_name: `Thing ${id}`, available_quantity: 7 });
+
+      const fresh = await fetch(`${base}/inventory/${id}`);
+      const applied = await fetch(`${base}/inventory/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'if-match': fresh.headers.get('etag')! },
+        body: JSON.stringify({ product_name: 'X', available_quantity: 57 }),
+      });
+      expect(applied.status).toBe(200);
+      expect(applied.headers.get('etag')).not.toBe(fresh.headers.get('etag'));
+      expect(await stock(id)).toEqual({ available_quantity: 57, reserved_quantity: 3, sold_quantity: 0 });
+    });
+
+    it('answers If-Match on a product that does not exist with 412, creating nothing', async () => {
+      const id = `P-${randomUUID().slice(0, 8)}`;
+      const res = await fetch(`${base}/inventory/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'if-match': '*' },
+        body: JSON.stringify({ product_name: 'X', available_quantity: 1 }),
+      });
+      expect(res.status).toBe(412);
+      expectProblem(await call('GET', `/inventory/${id}`), 404, 'not-found');
+    });
+
+    it('keeps a price until a PUT sets or removes it, and refuses a bad one', async () => {
+      const id = `P-${randomUUID().slice(0, 8)}`;
+      const created = await call('PUT', `/inventory/${id}`, { product_name: 'Priced', available_quantity: 5, price: 12.5 });
+      expect(created.body).toMatchObject({ price: 12.5 });
+      expect((await call('PUT', `/inventory/${id}`, { product_name: 'Priced', available_quantity: 6 })).body.price).toBe(12.5);
+      for (const price of [1.234, 0, -1]) {
+        const res = await call('PUT', `/inventory/${id}`, { product_name: 'Priced', available_quantity: 6, price });
+        expect(res.status).toBe(400);
+        expect(res.body.errors[0].field).toBe('price');
+      }
+      const removed = await call('PUT', `/inventory/${id}`, { product_name: 'Priced', available_quantity: 6, price: null });
+      expect(removed.body).not.toHaveProperty('price');
     });
   });
 

@@ -32,7 +32,7 @@ export async function createOrderApp(
     orders,
     start() {
       stopPruning = scheduleHourly('idempotency keys', logger, () =>
-        pruneOlderThan(db, 'idempotency_keys', 'created_at', new Date(Date.now() - idempotencyKeyTtlMs).toISOString()),
+        pruneOlderThan(db, 'customer_idempotency_keys', 'created_at', new Date(Date.now() - idempotencyKeyTtlMs).toISOString()),
       );
       return Promise.resolve();
     },

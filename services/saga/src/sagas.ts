@@ -2,8 +2,9 @@ import type { OrderCreatedEvent, OrderEndedByApiEvent } from '@shopflow/contract
 import type { Db, Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import { orNotFound } from '@shopflow/platform/http';
+import { toPage, type PageCursor } from '@shopflow/platform/pagination';
 import { currentTrace, formatTraceparent } from '@shopflow/platform/tracing';
-import { sagaRepository as repo } from './db/saga-repository.js';
+import { sagaRepository as repo, type SagaFilter } from './db/saga-repository.js';
 import { abort, afterTransition, endedBeforeStart, resume, startSaga, type Saga, type Transition } from './domain/saga.js';
 import type { SagaRunner } from './runner.js';
 
@@ -60,7 +61,11 @@ export function createSagas(db: Db, runner: SagaRunner) {
     },
 
     get: (orderId: string) => repo.find(db, orderId),
-    list: (filter: { state?: string; parked?: boolean; limit: number }) => repo.list(db, filter),
+    /** A page of sagas, newest first. */
+    async list(filter: SagaFilter, limit: number, after: PageCursor<number> | undefined) {
+      const rows = await repo.list(db, filter, limit + 1, after);
+      return toPage(rows, limit, (s) => ({ key: s.createdAt, id: s.orderId }));
+    },
     summary: () => repo.countByState(db),
 
     /** Resumes a parked saga's compensations (an operator's retry). */

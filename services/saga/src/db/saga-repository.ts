@@ -3,6 +3,13 @@ import { sqlFragments, type Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import type { Saga, StepRecord } from '../domain/saga.js';
 import { ORDER_SAGA, type CompensationName } from '../domain/steps.js';
+import { afterCursor, type PageCursor } from '@shopflow/platform/pagination';
+
+/** Which sagas a list shows. */
+export interface SagaFilter {
+  state?: SagaState;
+  parked?: boolean;
+}
 
 interface SagaRow {
   order_id: string;
@@ -185,13 +192,20 @@ export const sagaRepository = {
     return q.query(`SELECT order_id, next_run_at FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING')`);
   },
 
-  async list(q: Queryable, filter: { state?: string; parked?: boolean; limit: number }): Promise<Saga[]> {
+  /**
+   * Up to `limit` sagas after `after`, newest first. By creation, which never changes, so a walk
+   * through the pages sees each saga once even while they move; a range of sagas_page_idx.
+   */
+  async list(q: Queryable, filter: SagaFilter, limit: number, after: PageCursor | undefined): Promise<Saga[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.state) where.push(`state = $${params.push(filter.state)}`);
-    if (filter.parked !== undefined) where.push(`parked = $${params.push(filter.parked ? 1 : 0)}`);
+    // A literal, not a parameter, so the planner can use the partial index of parked sagas.
+    if (filter.parked !== undefined) where.push(filter.parked ? 'parked = 1' : 'parked = 0');
+    if (after) where.push(afterCursor(after, 'created_at', 'order_id', params));
     const rows = await q.query<SagaRow>(
-      `SELECT ${COLUMNS} FROM sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT $${params.push(filter.limit)}`,
+      `SELECT ${COLUMNS} FROM sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, order_id DESC LIMIT $${params.push(limit)}`,
       params,
     );
     return rows.map(toSaga);
