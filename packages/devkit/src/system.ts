@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Role } from '@shopflow/contracts/api';
+import { loadDevKey, mintToken, type DevKey } from '@shopflow/platform/auth';
 import { SERVICE_NAMES, ServiceDefaults, type ServiceName } from '@shopflow/platform/config';
 import { NatsServer } from './nats-server.js';
 import { createDatabase, dropDatabase } from './postgres.js';
@@ -32,6 +34,7 @@ export class TestSystem {
     readonly natsUrl: string,
     readonly databaseUrls: Record<(typeof DATA_SERVICES)[number], string>,
     readonly dataDir: string,
+    private readonly devKey: DevKey,
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
@@ -41,6 +44,8 @@ export class TestSystem {
     const nats = options.natsUrl ? undefined : await NatsServer.start();
     const natsUrl = options.natsUrl ?? nats!.url;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-data-'));
+    // Made before the gateway starts, which finds it under the same DATA_DIR and verifies with it.
+    const devKey = await loadDevKey(dataDir);
     const databaseUrls = {} as Record<(typeof DATA_SERVICES)[number], string>;
     for (const s of DATA_SERVICES) {
       databaseUrls[s] =
@@ -61,7 +66,7 @@ export class TestSystem {
     for (const s of DATA_SERVICES) env[`${s.toUpperCase()}_DATABASE_URL`] = databaseUrls[s];
     const services = {} as Record<ServiceName, ServiceProcess>;
     for (const s of SERVICE_NAMES) services[s] = new ServiceProcess({ name: s, port: ports[s], env, sink });
-    const system = new TestSystem(services, nats, natsUrl, databaseUrls, dataDir);
+    const system = new TestSystem(services, nats, natsUrl, databaseUrls, dataDir, devKey);
     try {
       for (const s of SERVICE_NAMES) services[s].start();
       await Promise.all(SERVICE_NAMES.map((s) => services[s].waitReady()));
@@ -78,6 +83,16 @@ export class TestSystem {
 
   get gatewayUrl(): string {
     return this.url('gateway');
+  }
+
+  /** A bearer token the gateway accepts: a customer's (`subject` is the customer id) or an admin's. */
+  token(subject: string, role: Role = Role.Customer): Promise<string> {
+    return mintToken(this.devKey, { subject, role });
+  }
+
+  /** `Authorization` headers carrying `token(subject, role)`. */
+  async authorization(subject: string, role: Role = Role.Customer): Promise<Record<string, string>> {
+    return { authorization: `Bearer ${await this.token(subject, role)}` };
   }
 
   /** Stops everything; `keepData` leaves the databases and the NATS store for a post-mortem. */

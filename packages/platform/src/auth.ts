@@ -49,7 +49,8 @@ export async function loadDevKey(dataDir: string): Promise<DevKey> {
 
 async function readDevKey(file: string): Promise<DevKey> {
   const jwk = JSON.parse(await fs.readFile(file, 'utf8')) as JWK & { kid: string };
-  const pub = { ...jwk, d: undefined };
+  const pub: JWK = { ...jwk };
+  delete pub.d;
   return {
     kid: jwk.kid,
     privateKey: (await importJWK(jwk, 'EdDSA')) as CryptoKey,
