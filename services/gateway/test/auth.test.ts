@@ -6,40 +6,33 @@ import { PrincipalHeader, Role, type ApiRoute } from '@shopflow/contracts/api';
 import { createPaymentClient, type PaymentClient } from '@shopflow/payment-client';
 import { DEV_AUDIENCE, DEV_ISSUER, type DevKey } from '@shopflow/platform/auth';
 import type { TestService } from '@shopflow/devkit';
-import type { GatewayApp, UpstreamUrls } from '../src/app.js';
+import type { GatewayApp } from '../src/app.js';
 import { jwksIdentity } from '../src/auth/identity.js';
 import { PUBLIC_API } from '../src/routes/proxy.js';
-import { PAYMENT, bearer, startFake, startGateway, startPaymentServer, testKey, type FakeUpstream } from './support.js';
+import { PAYMENT, bearer, startFake, startGateway, startStage, testKey, type FakeUpstream, type Stage } from './support.js';
 
-const UPSTREAMS = ['order', 'inventory', 'notification', 'saga'] as const;
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('gateway access', () => {
-  const fakes = {} as Record<keyof UpstreamUrls, FakeUpstream>;
-  let paymentServer: Awaited<ReturnType<typeof startPaymentServer>>;
-  let payments: PaymentClient;
-  let gateway: { app: TestService<GatewayApp>; url: string };
+  let stage: Stage;
+  let gateway: Stage['gateway'];
+  let fakes: Stage['fakes'];
   let key: DevKey;
 
   beforeAll(async () => {
     key = await testKey();
-    for (const name of UPSTREAMS) fakes[name] = await startFake(name);
-    paymentServer = await startPaymentServer();
-    payments = createPaymentClient(paymentServer.address);
-    gateway = await startGateway(key, urlsOf(fakes), payments);
+    stage = await startStage(key);
+    ({ gateway, fakes } = stage);
   });
   afterAll(async () => {
-    await gateway?.app.stop();
-    payments?.close();
-    paymentServer?.stop();
-    await Promise.all(Object.values(fakes).map((f) => f.close()));
+    await stage?.stop();
   });
   beforeEach(() => {
     for (const fake of Object.values(fakes)) fake.received.length = 0;
   });
 
-  const received = () => Object.values(fakes).flatMap((f) => f.received);
+  const received = () => stage.received();
 
   /** Claims as the local key signs them, with `changes` applied. */
   const claims = (changes: Record<string, unknown> = {}) => ({
@@ -256,7 +249,3 @@ describe('gateway verifying against a JWKS served over HTTP', () => {
     expect(fake.received.map((r) => r.headers[PrincipalHeader.Subject])).toEqual(['cust-1', 'cust-1', 'cust-1']);
   });
 });
-
-function urlsOf(fakes: Record<keyof UpstreamUrls, FakeUpstream>): UpstreamUrls {
-  return { order: fakes.order.url, inventory: fakes.inventory.url, notification: fakes.notification.url, saga: fakes.saga.url };
-}

@@ -1,20 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@shopflow/contracts/api';
-import { createPaymentClient, type PaymentClient } from '@shopflow/payment-client';
-import type { TestService } from '@shopflow/devkit';
-import type { GatewayApp } from '../src/app.js';
 import { PUBLIC_API } from '../src/routes/proxy.js';
-import {
-  PAYMENT,
-  bearer,
-  startFake,
-  startGateway,
-  startPaymentServer,
-  testKey,
-  testSettings,
-  type FakeUpstream,
-} from './support.js';
+import { PAYMENT, bearer, startStage, testKey, testSettings, type Stage } from './support.js';
 
 const ROUTES = [
   ...Object.values(PUBLIC_API).flatMap((api) => Object.values(api.routes).map((r) => ({ method: r.method, url: r.url }))),
@@ -22,10 +10,7 @@ const ROUTES = [
 ];
 
 describe('gateway under random requests to every public route', () => {
-  let fake: FakeUpstream;
-  let paymentServer: Awaited<ReturnType<typeof startPaymentServer>>;
-  let payments: PaymentClient;
-  let gateway: { app: TestService<GatewayApp>; url: string };
+  let stage: Stage;
   let tokens: string[];
 
   beforeAll(async () => {
@@ -37,24 +22,10 @@ describe('gateway under random requests to every public route', () => {
       'Bearer not.a.token',
       'Bearer ',
     ];
-    fake = await startFake('any');
-    paymentServer = await startPaymentServer();
-    payments = createPaymentClient(paymentServer.address);
-    const rateLimit = { ...testSettings().rateLimit, perSecond: 0 };
-    gateway = await startGateway(
-      key,
-      { order: fake.url, inventory: fake.url, notification: fake.url, saga: fake.url },
-      payments,
-      {
-        settings: testSettings({ rateLimit }),
-      },
-    );
+    stage = await startStage(key, { settings: testSettings({ rateLimit: { ...testSettings().rateLimit, perSecond: 0 } }) });
   });
   afterAll(async () => {
-    await gateway?.app.stop();
-    payments?.close();
-    paymentServer?.stop();
-    await fake?.close();
+    await stage?.stop();
   });
 
   it('never answers a 5xx of its own nor shows a stack trace', async () => {
@@ -82,7 +53,7 @@ describe('gateway under random requests to every public route', () => {
         });
         let url: URL;
         try {
-          url = new URL(`${gateway.url}${path}?${r.query}`);
+          url = new URL(`${stage.gateway.url}${path}?${r.query}`);
         } catch {
           return; // not a URL a client could send
         }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Role } from '@shopflow/contracts/api';
 import { PaymentServiceService, type Payment, type PaymentServiceServer } from '@shopflow/contracts/payment-grpc';
-import type { PaymentClient } from '@shopflow/payment-client';
+import { createPaymentClient, type PaymentClient } from '@shopflow/payment-client';
 import { loadDevKey, mintToken, type DevKey } from '@shopflow/platform/auth';
 import { grpc } from '@shopflow/platform/grpc';
 import { startTestService, type TestService } from '@shopflow/devkit';
@@ -129,4 +129,39 @@ export async function startGateway(
       createGatewayApp(ctx, { upstreams, payments, identity: localIdentity(key), settings: testSettings(), ...adapters }),
   });
   return { app, url: app.address };
+}
+
+/** The gateway in front of a fake for each HTTP service and a real gRPC payment service. */
+export interface Stage {
+  fakes: Record<keyof UpstreamUrls, FakeUpstream>;
+  gateway: { app: TestService<GatewayApp>; url: string };
+  /** What every fake has received, in service order. */
+  received(): Received[];
+  stop(): Promise<void>;
+}
+
+/** Starts a Stage whose gateway verifies tokens signed with `key`. */
+export async function startStage(key: DevKey, adapters: Partial<GatewayAdapters> = {}): Promise<Stage> {
+  const fakes = {} as Record<keyof UpstreamUrls, FakeUpstream>;
+  for (const name of ['order', 'inventory', 'notification', 'saga'] as const) fakes[name] = await startFake(name);
+  const paymentServer = await startPaymentServer();
+  const payments = createPaymentClient(paymentServer.address);
+  const urls = {
+    order: fakes.order.url,
+    inventory: fakes.inventory.url,
+    notification: fakes.notification.url,
+    saga: fakes.saga.url,
+  };
+  const gateway = await startGateway(key, urls, payments, adapters);
+  return {
+    fakes,
+    gateway,
+    received: () => Object.values(fakes).flatMap((f) => f.received),
+    async stop() {
+      await gateway.app.stop();
+      payments.close();
+      paymentServer.stop();
+      await Promise.all(Object.values(fakes).map((f) => f.close()));
+    },
+  };
 }
