@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Role } from '@shopflow/contracts/api';
+import { loadDevKey, mintToken, type DevKey } from '@shopflow/platform/auth';
 import { SERVICE_NAMES, ServiceDefaults, loadNatsAuth, type NatsAuth, type ServiceName } from '@shopflow/platform/config';
 import { createNatsUsers, natsServiceEnv } from './nats-auth.js';
 import { NatsServer } from './nats-server.js';
@@ -35,6 +37,7 @@ export class TestSystem {
     readonly natsAdmin: NatsAuth | undefined,
     readonly databaseUrls: Record<(typeof DATA_SERVICES)[number], string>,
     readonly dataDir: string,
+    private readonly devKey: DevKey,
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
@@ -45,6 +48,8 @@ export class TestSystem {
     const nats = users ? await NatsServer.start({ users }) : undefined;
     const natsUrl = options.natsUrl ?? nats!.url;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-data-'));
+    // Made before the gateway starts, which finds it under the same DATA_DIR and verifies with it.
+    const devKey = await loadDevKey(dataDir);
     const databaseUrls = {} as Record<(typeof DATA_SERVICES)[number], string>;
     for (const s of DATA_SERVICES) {
       databaseUrls[s] =
@@ -66,7 +71,7 @@ export class TestSystem {
     const services = {} as Record<ServiceName, ServiceProcess>;
     for (const s of SERVICE_NAMES)
       services[s] = new ServiceProcess({ name: s, port: ports[s], env: { ...env, ...natsServiceEnv(users, s) }, sink });
-    const system = new TestSystem(services, nats, natsUrl, users?.admin ?? loadNatsAuth(), databaseUrls, dataDir);
+    const system = new TestSystem(services, nats, natsUrl, users?.admin ?? loadNatsAuth(), databaseUrls, dataDir, devKey);
     try {
       for (const s of SERVICE_NAMES) services[s].start();
       await Promise.all(SERVICE_NAMES.map((s) => services[s].waitReady()));
@@ -83,6 +88,16 @@ export class TestSystem {
 
   get gatewayUrl(): string {
     return this.url('gateway');
+  }
+
+  /** A bearer token the gateway accepts: a customer's (`subject` is the customer id) or an admin's. */
+  token(subject: string, role: Role = Role.Customer): Promise<string> {
+    return mintToken(this.devKey, { subject, role });
+  }
+
+  /** `Authorization` headers carrying `token(subject, role)`. */
+  async authorization(subject: string, role: Role = Role.Customer): Promise<Record<string, string>> {
+    return { authorization: `Bearer ${await this.token(subject, role)}` };
   }
 
   /** Stops everything; `keepData` leaves the databases and the NATS store for a post-mortem. */

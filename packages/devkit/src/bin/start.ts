@@ -6,6 +6,8 @@
 // A crashed or hung service, or the nats-server it launched, is restarted with backoff until its
 // crash-loop budget is spent; then it is given up on loudly while the rest keep running.
 import path from 'node:path';
+import { Role } from '@shopflow/contracts/api';
+import { loadDevKey, mintToken } from '@shopflow/platform/auth';
 import { SERVICE_NAMES, ServiceDefaults, envInt, portOf, type ServiceName } from '@shopflow/platform/config';
 import { formatLogLine } from '../log-format.js';
 import { createNatsUsers, natsServiceEnv, saveAdminCredentials, type NatsUsers } from '../nats-auth.js';
@@ -126,11 +128,23 @@ async function main(): Promise<void> {
   const down = services.filter((s) => s.gaveUp).map((s) => s.name);
   const up = down.length === 0 ? 'all six services' : `${6 - down.length} of 6 services (not ${down.join(', ')})`;
   say(`${up} ready in ${((Date.now() - started) / 1000).toFixed(1)} s — gateway at ${gateway}`);
+  // The gateway verifies with the key under DATA_DIR unless AUTH_JWKS_URL points at an identity provider.
+  if (process.env.AUTH_JWKS_URL) {
+    say('tokens come from your identity provider (AUTH_JWKS_URL)');
+    return;
+  }
+  const key = await loadDevKey(dataDir);
+  const customer = await mintToken(key, { subject: 'CUST001', ttlSeconds: 12 * 3600 });
+  const admin = await mintToken(key, { subject: 'admin', role: Role.Admin, ttlSeconds: 12 * 3600 });
+  say(`customer CUST001 token (12 h; more with npm run token -- <customer_id> [--admin]):\n  export TOKEN=${customer}`);
+  say(`admin token:\n  export ADMIN_TOKEN=${admin}`);
+  say(`dashboard: ${gateway}/?token=${admin}`);
+  say(`API docs: ${gateway}/docs`);
   say(
-    `try: curl -s -X POST ${gateway}/orders -H 'Content-Type: application/json' -d '{"customer_id":"CUST001","product_id":"PROD001","quantity":2,"amount":99.99}'`,
+    `try: curl -s -X POST ${gateway}/orders -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"customer_id":"CUST001","product_id":"PROD001","quantity":2,"amount":99.99}'`,
   );
   say(
-    `then: curl -s ${gateway}/orders/<id>   ·   curl -s ${gateway}/inventory/PROD001   ·   curl -s '${gateway}/notifications?customer_id=CUST001'`,
+    `then: curl -s ${gateway}/orders/<id> -H "Authorization: Bearer $TOKEN"   ·   curl -s ${gateway}/inventory/PROD001   ·   curl -s '${gateway}/notifications?customer_id=CUST001' -H "Authorization: Bearer $TOKEN"`,
   );
 }
 

@@ -39,6 +39,22 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** Title for the generated OpenAPI document at /openapi.json. */
   title?: string;
+  /** More of the OpenAPI document's top level (`components.securitySchemes`, say). */
+  openapi?: Record<string, unknown>;
+  /** Socket limits for a server that faces clients; Node's defaults otherwise. */
+  connections?: ConnectionLimits;
+}
+
+/** How long a client may take and how many sockets it may hold. */
+export interface ConnectionLimits {
+  /** Until the request's headers are complete; at most `requestMs`. */
+  headersMs: number;
+  /** Until the whole request (headers and body) is in. */
+  requestMs: number;
+  /** An idle kept-alive socket is closed after this. */
+  keepAliveMs: number;
+  /** Sockets beyond this are closed as they arrive. */
+  maxConnections: number;
 }
 
 interface AjvError {
@@ -78,20 +94,28 @@ function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
  * per request, GET /health, GET /ready and a generated /openapi.json.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const limits = options.connections;
   const app = Fastify({
     loggerInstance: options.logger,
     // Per-request log lines cost more than the request at a thousand orders a second; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     return503OnClosing: true,
+    ...(limits && {
+      keepAliveTimeout: limits.keepAliveMs,
+      requestTimeout: limits.requestMs,
+      // Node checks the header and request deadlines every connectionsCheckingInterval (30 s by default).
+      http: { headersTimeout: limits.headersMs, connectionsCheckingInterval: Math.min(1000, limits.headersMs) },
+    }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpServer;
+  if (limits) app.server.maxConnections = limits.maxConnections;
 
   // A JSON API: a text/plain body is an unsupported media type (415), not a string to validate.
   app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);
   await app.register(swagger, {
-    openapi: { info: { title: options.title ?? `Shopflow ${options.service}`, version: '1.0.0' } },
+    openapi: { ...options.openapi, info: { title: options.title ?? `Shopflow ${options.service}`, version: '1.0.0' } },
   });
 
   const gates = (options.checks ?? []).filter((c) => c.gate);
