@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { EventType, Subject } from '@shopflow/contracts';
+import { EventType, SagaState, Subject } from '@shopflow/contracts';
 import type { Db } from '@shopflow/platform/db';
-import { isTransient } from '@shopflow/platform/errors';
+import { isInfrastructureFailure, isTransient } from '@shopflow/platform/errors';
 import type { Logger } from '@shopflow/platform/logger';
 import type { Outbox } from '@shopflow/platform/messaging';
 import { newSpan, parseTraceparent, runWithTrace } from '@shopflow/platform/tracing';
@@ -43,6 +43,8 @@ export class SagaRunner {
   private readonly again = new Set<string>();
   private readonly created = new Map<string, Saga>();
   private active = 0;
+  private waiting = 0;
+  private lastOutageLog = 0;
   private stopped = false;
   private drained: (() => void) | undefined;
   private readonly ports: SagaPorts;
@@ -105,10 +107,10 @@ export class SagaRunner {
       void this.drive(orderId)
         .catch((error: unknown) => {
           // The state in the database is intact; try again shortly rather than leave the saga idle.
-          this.deps.logger.error({ err: error, order_id: orderId }, 'saga run failed; retrying');
+          this.reportFailure(orderId, error);
           this.timers.set(
             orderId,
-            setTimeout(() => this.enqueue(orderId), 1000),
+            setTimeout(() => this.enqueue(orderId), 500 + Math.random() * 1000),
           );
         })
         .finally(() => {
@@ -119,6 +121,23 @@ export class SagaRunner {
           this.pump();
         });
     }
+  }
+
+  /**
+   * A database outage fails every saga at once: say so once every ten seconds with a count,
+   * not once per saga per second. Any other failure is the saga's own and is logged with it.
+   */
+  private reportFailure(orderId: string, error: unknown): void {
+    if (!isInfrastructureFailure(error)) {
+      this.deps.logger.error({ err: error, order_id: orderId }, 'saga run failed; retrying');
+      return;
+    }
+    this.waiting++;
+    const now = Date.now();
+    if (now - this.lastOutageLog < 10_000) return;
+    this.deps.logger.warn({ err: error, sagas: this.waiting }, 'sagas wait for the database');
+    this.lastOutageLog = now;
+    this.waiting = 0;
   }
 
   private async drive(orderId: string): Promise<void> {
@@ -134,6 +153,13 @@ export class SagaRunner {
         return;
       }
       const current: Saga = saga;
+      // A forward step must not start after an API cancellation has committed: the runner's copy
+      // may be stale since its own last commit, so it looks at the stored version first. (A
+      // compensation is safe to run either way: it is idempotent and only undoes.)
+      if (current.state === SagaState.Running && (await repo.version(this.deps.db, orderId)) !== current.version) {
+        saga = await repo.find(this.deps.db, orderId);
+        continue;
+      }
       const parent = parseTraceparent(current.traceparent ?? undefined);
       const outcome = await runWithTrace(newSpan(parent), () => this.perform(current));
       const t = decide(current, outcome, Date.now(), this.deps.policy);

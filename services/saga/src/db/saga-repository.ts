@@ -187,6 +187,12 @@ export const sagaRepository = {
     return rows[0] && toSaga(rows[0]);
   },
 
+  /** The stored version of a saga (one index lookup): has anyone changed it since it was read? */
+  async version(q: Queryable, orderId: string): Promise<number | undefined> {
+    const rows = await q.query<{ version: number }>('SELECT version FROM sagas WHERE order_id = $1', [orderId]);
+    return rows[0] && Number(rows[0].version);
+  },
+
   /** Sagas not over yet: what the orchestrator resumes when it starts. */
   async unfinished(q: Queryable): Promise<{ order_id: string; next_run_at: number }[]> {
     return q.query(`SELECT order_id, next_run_at FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING')`);
