@@ -130,7 +130,6 @@ describe.each(['sqlite', 'postgres'] as const)('an order cancelled between reser
     const paymentsOk: PaymentPort = { charge: ok('charge'), refund: ok('refund') };
     // The race held open: right after the runner commits the reserve, and before it can take its
     // next action, the order is cancelled through the API and that cancellation commits.
-    let sagas!: ReturnType<typeof createSagas>;
     let cancelled = false;
     const gated: Db = Object.assign(Object.create(db) as Db, {
       transaction: async <T>(fn: (tx: Queryable) => Promise<T>) => {
@@ -159,7 +158,7 @@ describe.each(['sqlite', 'postgres'] as const)('an order cancelled between reser
       logger,
       concurrency: 4,
     });
-    sagas = createSagas(gated, runner);
+    const sagas = createSagas(gated, runner);
     try {
       await db.transaction((tx) =>
         sagas.onOrderCreated(tx, { ...common(orderId), event_id: randomUUID(), event_type: EventType.OrderCreated }),
