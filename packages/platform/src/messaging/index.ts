@@ -11,5 +11,13 @@ export {
 export { StreamGuard, type StreamGuardOptions } from './stream-guard.js';
 export { Outbox, type RelayOptions } from './outbox.js';
 export { EventConsumer, pruneInbox, type ConsumerSpec, type ConsumerDeps, type EventHandler } from './consumer.js';
-export { deadLetter, listDeadLetters, replayDeadLetter, DlqHeader, type DeadLetter } from './dlq.js';
+export {
+  deadLetter,
+  listDeadLetters,
+  replayDeadLetter,
+  replayDeadLetters,
+  DlqHeader,
+  type DeadLetter,
+  type DeadLetterFilter,
+} from './dlq.js';
 export { messagingMigrations } from './schema.js';

@@ -1,6 +1,7 @@
 import { AckPolicy, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
+import { Stream } from '@shopflow/contracts';
 
 export interface StreamSpec {
   readonly name: string;
@@ -52,13 +53,21 @@ export async function ensureStreams(
         'stream holds more than NATS_STREAM_MAX_MB; its limit stays above it until its events are consumed',
       );
     }
-    if (missing.length === 0 && info.config.max_bytes === maxBytes && info.config.discard === DiscardPolicy.New) continue;
+    const maxAge = nanos(maxAgeOf(spec));
+    if (
+      missing.length === 0 &&
+      info.config.max_bytes === maxBytes &&
+      info.config.discard === DiscardPolicy.New &&
+      info.config.max_age === maxAge
+    )
+      continue;
     try {
       await withStorageHint(spec.name, maxBytes, () =>
         jsm.streams.update(spec.name, {
           subjects: [...subjects, ...missing],
           max_bytes: maxBytes,
           discard: DiscardPolicy.New,
+          max_age: maxAge,
         }),
       );
     } catch (error) {
@@ -67,6 +76,11 @@ export async function ensureStreams(
       logger?.warn({ err: error, stream: spec.name }, 'stream keeps its old limits for now');
     }
   }
+}
+
+/** Events expire after 7 days; dead letters wait for an operator however long that takes. */
+function maxAgeOf(spec: StreamSpec): number {
+  return spec.name === Stream.DeadLetter.name ? 0 : STREAM_MAX_AGE_MS;
 }
 
 async function addStream(jsm: JetStreamManager, spec: StreamSpec, limits: StreamLimits): Promise<void> {
@@ -80,7 +94,7 @@ async function addStream(jsm: JetStreamManager, spec: StreamSpec, limits: Stream
         discard: DiscardPolicy.New,
         max_bytes: limits.maxBytes,
         duplicate_window: nanos(DUPLICATE_WINDOW_MS),
-        max_age: nanos(STREAM_MAX_AGE_MS),
+        max_age: nanos(maxAgeOf(spec)),
       }),
     );
   } catch (error) {
