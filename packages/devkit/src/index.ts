@@ -1,6 +1,7 @@
 export { waitFor, freePort, isListening } from './wait.js';
 export { NatsServer, findNatsServer, type NatsServerOptions } from './nats-server.js';
 export { createDatabase, dropDatabase, postgresAvailable, PG_ADMIN_URL } from './postgres.js';
+export { PostgresCluster, findPostgresBin, type PostgresClusterOptions } from './postgres-cluster.js';
 export { ServiceProcess, REPO_ROOT, type LineSink, type ServiceProcessOptions } from './supervisor.js';
 export { TestSystem, DATA_SERVICES, type SystemOptions } from './system.js';
 export { grpcServing, httpReady } from './health.js';

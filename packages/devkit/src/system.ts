@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { SERVICE_NAMES, ServiceDefaults, type ServiceName } from '@shopflow/platform/config';
 import { NatsServer } from './nats-server.js';
-import { createDatabase, dropDatabase } from './postgres.js';
+import { createDatabase, dropDatabase, PG_ADMIN_URL } from './postgres.js';
+import { PostgresCluster, type PostgresClusterOptions } from './postgres-cluster.js';
 import { ServiceProcess, type LineSink } from './supervisor.js';
 import { freePort } from './wait.js';
 
@@ -19,6 +20,11 @@ export interface SystemOptions {
   sink?: LineSink;
   /** An existing NATS to use; otherwise the system starts its own on a free port. */
   natsUrl?: string;
+  /**
+   * With `postgres`: a PostgreSQL cluster of the system's own (`system.postgres`, which faults may
+   * kill) instead of PG_ADMIN_URL's; it goes with the system.
+   */
+  ownPostgres?: boolean | PostgresClusterOptions;
 }
 
 /**
@@ -32,6 +38,7 @@ export class TestSystem {
     readonly natsUrl: string,
     readonly databaseUrls: Record<(typeof DATA_SERVICES)[number], string>,
     readonly dataDir: string,
+    readonly postgres: PostgresCluster | undefined,
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
@@ -41,10 +48,22 @@ export class TestSystem {
     const nats = options.natsUrl ? undefined : await NatsServer.start();
     const natsUrl = options.natsUrl ?? nats!.url;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-data-'));
+    let postgres: PostgresCluster | undefined;
     const databaseUrls = {} as Record<(typeof DATA_SERVICES)[number], string>;
-    for (const s of DATA_SERVICES) {
-      databaseUrls[s] =
-        options.databases === 'postgres' ? await createDatabase(`shopflow_${s}`) : `sqlite:${path.join(dataDir, `${s}.db`)}`;
+    try {
+      if (options.databases === 'postgres' && options.ownPostgres)
+        postgres = await PostgresCluster.start(options.ownPostgres === true ? {} : options.ownPostgres);
+      for (const s of DATA_SERVICES) {
+        databaseUrls[s] =
+          options.databases === 'postgres'
+            ? await createDatabase(`shopflow_${s}`, postgres?.adminUrl ?? PG_ADMIN_URL)
+            : `sqlite:${path.join(dataDir, `${s}.db`)}`;
+      }
+    } catch (error) {
+      await nats?.stop({ removeStore: true });
+      await postgres?.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      throw error;
     }
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -61,7 +80,7 @@ export class TestSystem {
     for (const s of DATA_SERVICES) env[`${s.toUpperCase()}_DATABASE_URL`] = databaseUrls[s];
     const services = {} as Record<ServiceName, ServiceProcess>;
     for (const s of SERVICE_NAMES) services[s] = new ServiceProcess({ name: s, port: ports[s], env, sink });
-    const system = new TestSystem(services, nats, natsUrl, databaseUrls, dataDir);
+    const system = new TestSystem(services, nats, natsUrl, databaseUrls, dataDir, postgres);
     try {
       for (const s of SERVICE_NAMES) services[s].start();
       await Promise.all(SERVICE_NAMES.map((s) => services[s].waitReady()));
@@ -84,9 +103,11 @@ export class TestSystem {
   async stop({ keepData = false } = {}): Promise<void> {
     await Promise.all(Object.values(this.services).map((s) => s.stop()));
     await this.nats?.stop({ removeStore: !keepData });
+    // An own cluster goes whole (or stays whole, stopped, for the post-mortem).
+    await this.postgres?.stop({ removeData: !keepData });
     if (keepData) return;
     for (const url of Object.values(this.databaseUrls)) {
-      if (url.startsWith('postgres')) await dropDatabase(url).catch(() => undefined);
+      if (url.startsWith('postgres') && !this.postgres) await dropDatabase(url).catch(() => undefined);
     }
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
