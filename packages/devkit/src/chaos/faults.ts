@@ -7,40 +7,149 @@ import type { Prng } from './prng.js';
 
 export type Say = (text: string) => void;
 
+/** What every fault needs; `problems` collects what went wrong while injecting (reported as violations). */
+export interface FaultContext {
+  system: TestSystem;
+  prng: Prng;
+  say: Say;
+  problems: string[];
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Every service, killed with SIGKILL one after another (in a seeded order), each back after a short pause. */
-export async function killEachService(system: TestSystem, prng: Prng, say: Say): Promise<number> {
-  const order = prng.shuffle<ServiceName>(['order', 'payment', 'inventory', 'saga', 'notification', 'gateway']);
+// SHUTDOWN_TIMEOUT_MS (10 s by default) and some: a service that takes longer ignored it.
+const TERM_GRACE_MS = 15_000;
+// A service restarted while NATS is down must be ready by then: NATS is not critical to /ready.
+const READY_WITHOUT_NATS_MS = 20_000;
+// After a database outage, crash-looping services come back within the supervisor's 5 s backoff.
+const READY_AFTER_OUTAGE_MS = 60_000;
+
+/** SIGKILL or SIGTERM, as the seed says. */
+function pickSignal(prng: Prng): 'SIGKILL' | 'SIGTERM' {
+  return prng.next() < 0.5 ? 'SIGKILL' : 'SIGTERM';
+}
+
+/** Takes a service down with `signal` and starts it again `holdMs` after it exited. */
+async function restartService(ctx: FaultContext, name: ServiceName, signal: 'SIGKILL' | 'SIGTERM', holdMs: number) {
+  const service = ctx.system.services[name];
+  const timer =
+    signal === 'SIGTERM'
+      ? setTimeout(() => {
+          ctx.problems.push(`${name} did not exit within ${TERM_GRACE_MS} ms of SIGTERM`);
+          void service.kill('SIGKILL');
+        }, TERM_GRACE_MS + holdMs)
+      : undefined;
+  await service.kill(signal, { holdMs });
+  clearTimeout(timer);
+}
+
+/** Waits for a service to be ready; a deadline missed is a problem, not the end of the run. */
+async function ready(ctx: FaultContext, name: ServiceName, timeoutMs: number, when: string): Promise<boolean> {
+  try {
+    await ctx.system.services[name].waitReady(timeoutMs);
+    return true;
+  } catch {
+    ctx.problems.push(`${name} was not ready within ${timeoutMs} ms ${when}`);
+    ctx.say(`PROBLEM ${name} not ready within ${timeoutMs} ms ${when}`);
+    return false;
+  }
+}
+
+async function allReady(ctx: FaultContext, timeoutMs: number, when: string): Promise<void> {
+  await Promise.all(Object.values(ctx.system.services).map((s) => ready(ctx, s.name, timeoutMs, when)));
+}
+
+/** Every service taken down (SIGKILL or SIGTERM) one after another, in a seeded order, each back after a short pause. */
+export async function restartEachService(ctx: FaultContext): Promise<number> {
+  const order = ctx.prng.shuffle<ServiceName>(['order', 'payment', 'inventory', 'saga', 'notification', 'gateway']);
   for (const name of order) {
-    const pauseMs = prng.int(300, 2000);
-    say(`kill -9 ${name} (back in ${pauseMs} ms)`);
-    await system.services[name].kill('SIGKILL', { holdMs: pauseMs });
-    await system.services[name].waitReady();
-    await sleep(prng.int(500, 1500));
+    const signal = pickSignal(ctx.prng);
+    const pauseMs = ctx.prng.int(300, 2000);
+    ctx.say(`${signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'} ${name} (back in ${pauseMs} ms)`);
+    await restartService(ctx, name, signal, pauseMs);
+    await ready(ctx, name, 60_000, 'after its restart');
+    await sleep(ctx.prng.int(500, 1500));
   }
   return order.length;
 }
 
 /** nats-server killed with SIGKILL and started again on the same store. */
-export async function killNats(system: TestSystem, prng: Prng, say: Say): Promise<number> {
-  if (!system.nats) return 0;
-  const pauseMs = prng.int(500, 2000);
-  say(`kill -9 nats-server (back in ${pauseMs} ms, same store)`);
-  await system.nats.kill('SIGKILL');
+export async function killNats(ctx: FaultContext): Promise<number> {
+  const nats = ctx.system.nats;
+  if (!nats) return 0;
+  const pauseMs = ctx.prng.int(500, 2000);
+  ctx.say(`kill -9 nats-server (back in ${pauseMs} ms, same store)`);
+  await nats.kill('SIGKILL');
   await sleep(pauseMs);
-  await system.nats.restart();
-  await sleep(prng.int(1000, 2000));
+  await nats.restart();
+  await sleep(ctx.prng.int(1000, 2000));
+  return 1;
+}
+
+/**
+ * nats-server killed, and while it is down the order service and one other are restarted: each
+ * must start and get ready without NATS; `probe` then places an order (into the outbox).
+ */
+export async function restartDuringNatsOutage(ctx: FaultContext, probe: () => Promise<string | undefined>): Promise<number> {
+  const nats = ctx.system.nats;
+  if (!nats) return 0;
+  const names: ServiceName[] = ['order', ctx.prng.pick<ServiceName>(['payment', 'inventory', 'saga', 'notification'])];
+  ctx.say(`kill -9 nats-server (down while ${names.join(' and ')} restart)`);
+  await nats.kill('SIGKILL');
+  for (const name of names) {
+    const signal = pickSignal(ctx.prng);
+    ctx.say(`${signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'} ${name} while nats-server is down`);
+    const downAt = Date.now();
+    await restartService(ctx, name, signal, ctx.prng.int(300, 1000));
+    if (await ready(ctx, name, READY_WITHOUT_NATS_MS, 'of its restart while nats-server was down'))
+      ctx.say(`${name} ready ${Date.now() - downAt} ms after it went down, nats-server still down`);
+  }
+  const failed = await probe();
+  if (failed) {
+    ctx.problems.push(`an order placed while nats-server was down after the order service restarted: ${failed}`);
+    ctx.say(`PROBLEM order placed while nats-server is down: ${failed}`);
+  } else ctx.say('an order was taken while nats-server is down');
+  await nats.restart();
+  ctx.say('nats-server back');
+  await allReady(ctx, READY_AFTER_OUTAGE_MS, 'after nats-server came back');
+  return names.length + 1;
+}
+
+/** PostgreSQL killed with SIGKILL (every server process) and back on the same data after a short pause. */
+export async function killPostgres(ctx: FaultContext): Promise<number> {
+  const postgres = ctx.system.postgres;
+  if (!postgres) return 0;
+  const pauseMs = ctx.prng.int(500, 3000);
+  ctx.say(`kill -9 postgres (back in ${pauseMs} ms, same data)`);
+  await postgres.kill('SIGKILL');
+  await sleep(pauseMs);
+  await postgres.restart();
+  ctx.say('postgres back');
+  await allReady(ctx, READY_AFTER_OUTAGE_MS, 'after postgres came back from kill -9');
+  return 1;
+}
+
+/** PostgreSQL down (kill -9 or a fast shutdown, as the seed says) for `outageMs`, then back on the same data. */
+export async function postgresOutage(ctx: FaultContext, outageMs: number): Promise<number> {
+  const postgres = ctx.system.postgres;
+  if (!postgres) return 0;
+  const signal = ctx.prng.next() < 0.5 ? 'SIGKILL' : 'SIGINT';
+  ctx.say(`postgres down for ${(outageMs / 1000).toFixed(1)} s (${signal === 'SIGKILL' ? 'kill -9' : 'fast shutdown'})`);
+  await postgres.kill(signal);
+  await sleep(outageMs);
+  await postgres.restart();
+  ctx.say('postgres back after its long outage');
+  await allReady(ctx, READY_AFTER_OUTAGE_MS, 'after the long postgres outage');
   return 1;
 }
 
 /** A service frozen with SIGSTOP for longer than the consumers' ack wait, then SIGCONT. */
-export async function freeze(system: TestSystem, name: ServiceName, forMs: number, say: Say): Promise<number> {
-  say(`SIGSTOP ${name} for ${forMs} ms`);
-  await system.services[name].kill('SIGSTOP');
+export async function freeze(ctx: FaultContext, name: ServiceName, forMs: number): Promise<number> {
+  ctx.say(`SIGSTOP ${name} for ${forMs} ms`);
+  await ctx.system.services[name].kill('SIGSTOP');
   await sleep(forMs);
-  await system.services[name].kill('SIGCONT');
-  say(`SIGCONT ${name}`);
+  await ctx.system.services[name].kill('SIGCONT');
+  ctx.say(`SIGCONT ${name}`);
   return 1;
 }
 
@@ -49,7 +158,7 @@ export async function freeze(system: TestSystem, name: ServiceName, forMs: numbe
  * shuffled, under fresh Nats-Msg-Ids (so JetStream's de-duplication does not drop them and only the
  * consumers' inboxes stand between them and a second effect).
  */
-export async function duplicateAndReorder(messaging: Messaging, prng: Prng, say: Say, perStream = 150): Promise<number> {
+export async function duplicateAndReorder(ctx: FaultContext, messaging: Messaging, perStream = 150): Promise<number> {
   const copies: { subject: string; data: Uint8Array; headers: [string, string][] }[] = [];
   for (const stream of [Stream.Orders, Stream.Saga, Stream.Payments]) {
     const info = await messaging.jsm.streams.info(stream.name);
@@ -62,12 +171,12 @@ export async function duplicateAndReorder(messaging: Messaging, prng: Prng, say:
       copies.push({ subject: m.subject, data: m.data, headers: h });
     }
   }
-  const shuffled = prng.shuffle(copies);
-  say(`re-publishing ${shuffled.length} events, shuffled, under new message ids`);
+  const shuffled = ctx.prng.shuffle(copies);
+  ctx.say(`re-publishing ${shuffled.length} events, shuffled, under new message ids`);
   for (const c of shuffled) {
     const h = natsHeaders();
     for (const [k, value] of c.headers) h.append(k, value);
-    await messaging.js.publish(c.subject, c.data, { headers: h, msgID: `chaos-dup-${prng.id()}` });
+    await messaging.js.publish(c.subject, c.data, { headers: h, msgID: `chaos-dup-${ctx.prng.id()}` });
   }
   return 1;
 }
