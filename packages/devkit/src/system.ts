@@ -6,10 +6,12 @@ import { NatsServer } from './nats-server.js';
 import { createDatabase, dropDatabase, PG_ADMIN_URL } from './postgres.js';
 import { PostgresCluster, type PostgresClusterOptions } from './postgres-cluster.js';
 import { ServiceProcess, type LineSink } from './supervisor.js';
+import { TcpProxy } from './tcp-proxy.js';
 import { freePort } from './wait.js';
 
 /** Services that own a database. */
 export const DATA_SERVICES = ['order', 'payment', 'inventory', 'notification', 'saga'] as const satisfies readonly ServiceName[];
+export type DataService = (typeof DATA_SERVICES)[number];
 
 export interface SystemOptions {
   /** `sqlite` (the embedded default, files under a temp dir) or `postgres` (a fresh database per service). */
@@ -22,7 +24,8 @@ export interface SystemOptions {
   natsUrl?: string;
   /**
    * With `postgres`: a PostgreSQL cluster of the system's own (`system.postgres`, which faults may
-   * kill) instead of PG_ADMIN_URL's; it goes with the system.
+   * kill) instead of PG_ADMIN_URL's, each service reaching it through a proxy of its own
+   * (`system.databaseProxies`, which faults may cut off); it goes with the system.
    */
   ownPostgres?: boolean | PostgresClusterOptions;
 }
@@ -36,9 +39,10 @@ export class TestSystem {
     readonly services: Record<ServiceName, ServiceProcess>,
     readonly nats: NatsServer | undefined,
     readonly natsUrl: string,
-    readonly databaseUrls: Record<(typeof DATA_SERVICES)[number], string>,
+    readonly databaseUrls: Record<DataService, string>,
     readonly dataDir: string,
     readonly postgres: PostgresCluster | undefined,
+    readonly databaseProxies: Partial<Record<DataService, TcpProxy>>,
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
@@ -49,18 +53,26 @@ export class TestSystem {
     const natsUrl = options.natsUrl ?? nats!.url;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-data-'));
     let postgres: PostgresCluster | undefined;
-    const databaseUrls = {} as Record<(typeof DATA_SERVICES)[number], string>;
+    const databaseUrls = {} as Record<DataService, string>;
+    const databaseProxies: Partial<Record<DataService, TcpProxy>> = {};
     try {
       if (options.databases === 'postgres' && options.ownPostgres)
         postgres = await PostgresCluster.start(options.ownPostgres === true ? {} : options.ownPostgres);
       for (const s of DATA_SERVICES) {
-        databaseUrls[s] =
-          options.databases === 'postgres'
-            ? await createDatabase(`shopflow_${s}`, postgres?.adminUrl ?? PG_ADMIN_URL)
-            : `sqlite:${path.join(dataDir, `${s}.db`)}`;
+        if (options.databases !== 'postgres') {
+          databaseUrls[s] = `sqlite:${path.join(dataDir, `${s}.db`)}`;
+          continue;
+        }
+        const url = new URL(await createDatabase(`shopflow_${s}`, postgres?.adminUrl ?? PG_ADMIN_URL));
+        if (postgres) {
+          const proxy = (databaseProxies[s] = await TcpProxy.start(postgres.port));
+          url.port = String(proxy.port);
+        }
+        databaseUrls[s] = url.toString();
       }
     } catch (error) {
       await nats?.stop({ removeStore: true });
+      await Promise.all(Object.values(databaseProxies).map((p) => p.stop()));
       await postgres?.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
       throw error;
@@ -80,7 +92,7 @@ export class TestSystem {
     for (const s of DATA_SERVICES) env[`${s.toUpperCase()}_DATABASE_URL`] = databaseUrls[s];
     const services = {} as Record<ServiceName, ServiceProcess>;
     for (const s of SERVICE_NAMES) services[s] = new ServiceProcess({ name: s, port: ports[s], env, sink });
-    const system = new TestSystem(services, nats, natsUrl, databaseUrls, dataDir, postgres);
+    const system = new TestSystem(services, nats, natsUrl, databaseUrls, dataDir, postgres, databaseProxies);
     try {
       for (const s of SERVICE_NAMES) services[s].start();
       await Promise.all(SERVICE_NAMES.map((s) => services[s].waitReady()));
@@ -104,6 +116,7 @@ export class TestSystem {
     await Promise.all(Object.values(this.services).map((s) => s.stop()));
     await this.nats?.stop({ removeStore: !keepData });
     // An own cluster goes whole (or stays whole, stopped, for the post-mortem).
+    await Promise.all(Object.values(this.databaseProxies).map((p) => p.stop()));
     await this.postgres?.stop({ removeData: !keepData });
     if (keepData) return;
     for (const url of Object.values(this.databaseUrls)) {

@@ -16,6 +16,7 @@ import {
   duplicateAndReorder,
   freeze,
   killNats,
+  cutOffDatabase,
   killPostgres,
   postgresOutage,
   restartDuringNatsOutage,
@@ -119,6 +120,11 @@ async function main(): Promise<number> {
     say(`load started: ${productCount} products × ${stockEach} in stock`);
 
     const ctx: FaultContext = { system, prng, say, problems: [] };
+    const outageMs = () => {
+      const ms = values['db-outage'] ? Number(values['db-outage']) * 1000 : prng.int(45_000, 60_000);
+      if (system.postgres && ms <= redeliveryBudgetMs) say(`note: a ${ms} ms outage is within the redelivery budget`);
+      return ms;
+    };
     const probe = () => placeProbeOrder(system.gatewayUrl, [...initialStock.keys()][0]!, prng.id(), load);
     let faults = 0;
     const deadline = started + minutes * 60_000;
@@ -131,10 +137,8 @@ async function main(): Promise<number> {
       faults += await freeze(ctx, 'notification', ackWaitMs + 2000);
       faults += await duplicateAndReorder(ctx, messaging);
       faults += await killPostgres(ctx);
-      const outageMs = values['db-outage'] ? Number(values['db-outage']) * 1000 : prng.int(45_000, 60_000);
-      if (system.postgres && outageMs <= redeliveryBudgetMs)
-        say(`note: a ${outageMs} ms outage is within the redelivery budget of ${redeliveryBudgetMs} ms`);
-      faults += await postgresOutage(ctx, outageMs);
+      faults += await postgresOutage(ctx, outageMs());
+      faults += await cutOffDatabase(ctx, outageMs());
     } while (Date.now() < deadline);
     const faultsEnded = Date.now();
     dbs = await SystemDatabases.open(system.databaseUrls);
@@ -173,7 +177,9 @@ async function main(): Promise<number> {
     if (violations.length > 0) {
       keepData = true;
       say(`kept for a post-mortem: ${Object.values(system.databaseUrls).join(' ')} (NATS store ${system.nats?.storeDir ?? '-'})`);
-      if (system.postgres) say(`start its PostgreSQL with: ${system.postgres.startCommand()}`);
+      // The URLs above go through proxies that end with the run: the databases are on the cluster's own port.
+      if (system.postgres)
+        say(`start its PostgreSQL with: ${system.postgres.startCommand()} (databases on port ${system.postgres.port})`);
     }
     return violations.length === 0 ? 0 : 1;
   } finally {

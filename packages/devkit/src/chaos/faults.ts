@@ -2,7 +2,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { ServiceName } from '@shopflow/platform/config';
 import type { Messaging } from '@shopflow/platform/messaging';
 import { Stream } from '@shopflow/contracts';
-import type { TestSystem } from '../system.js';
+import { DATA_SERVICES, type TestSystem } from '../system.js';
 import type { Prng } from './prng.js';
 
 export type Say = (text: string) => void;
@@ -140,6 +140,24 @@ export async function postgresOutage(ctx: FaultContext, outageMs: number): Promi
   await postgres.restart();
   ctx.say('postgres back after its long outage');
   await allReady(ctx, READY_AFTER_OUTAGE_MS, 'after the long postgres outage');
+  return 1;
+}
+
+/**
+ * One service's database cut off (its connections reset, new ones refused) for `outageMs` while
+ * the rest of the system runs on and sends it events: the consumer's redelivery budget is spent.
+ */
+export async function cutOffDatabase(ctx: FaultContext, outageMs: number): Promise<number> {
+  const proxies = ctx.system.databaseProxies;
+  const names = DATA_SERVICES.filter((s) => proxies[s]);
+  if (names.length === 0) return 0;
+  const name = ctx.prng.pick(names);
+  ctx.say(`${name}'s database cut off for ${(outageMs / 1000).toFixed(1)} s`);
+  await proxies[name]!.cutOff();
+  await sleep(outageMs);
+  await proxies[name]!.restore();
+  ctx.say(`${name}'s database back`);
+  await allReady(ctx, READY_AFTER_OUTAGE_MS, `after ${name}'s database came back`);
   return 1;
 }
 
