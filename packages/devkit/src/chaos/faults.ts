@@ -2,7 +2,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { ServiceName } from '@shopflow/platform/config';
 import type { Messaging } from '@shopflow/platform/messaging';
 import { Stream } from '@shopflow/contracts';
-import { DATA_SERVICES, type TestSystem } from '../system.js';
+import type { TestSystem } from '../system.js';
 import type { Prng } from './prng.js';
 
 export type Say = (text: string) => void;
@@ -149,7 +149,8 @@ export async function postgresOutage(ctx: FaultContext, outageMs: number): Promi
  */
 export async function cutOffDatabase(ctx: FaultContext, outageMs: number): Promise<number> {
   const proxies = ctx.system.databaseProxies;
-  const names = DATA_SERVICES.filter((s) => proxies[s]);
+  // The services that consume events (payment and inventory only answer calls).
+  const names = (['order', 'saga', 'notification'] as const).filter((s) => proxies[s]);
   if (names.length === 0) return 0;
   const name = ctx.prng.pick(names);
   ctx.say(`${name}'s database cut off for ${(outageMs / 1000).toFixed(1)} s`);
