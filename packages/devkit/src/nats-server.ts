@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { forwardLines } from './child-lines.js';
 import { freePort, waitFor } from './wait.js';
 
 /** Where the nats-server binary is: NATS_SERVER_BIN, then PATH, then Debian's /usr/sbin. */
@@ -62,11 +63,7 @@ export class NatsServer {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
-    const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) this.log?.(line);
-    };
-    child.stdout?.on('data', forward);
-    child.stderr?.on('data', forward);
+    forwardLines(child, this.log);
     await waitFor(
       `nats-server on ${this.port}`,
       async () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { forwardLines } from './child-lines.js';
 import { freePort, waitFor } from './wait.js';
 
 const DIR_PREFIX = 'shopflow-pg-';
@@ -124,11 +125,7 @@ export class PostgresCluster {
       { ...this.spawnOptions(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
-    const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) this.log?.(line);
-    };
-    child.stdout?.on('data', forward);
-    child.stderr?.on('data', forward);
+    forwardLines(child, this.log);
     await waitFor(
       `PostgreSQL on ${this.port}`,
       async () => {

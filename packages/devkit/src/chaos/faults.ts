@@ -117,29 +117,24 @@ export async function restartDuringNatsOutage(ctx: FaultContext, probe: () => Pr
 
 /** PostgreSQL killed with SIGKILL (every server process) and back on the same data after a short pause. */
 export async function killPostgres(ctx: FaultContext): Promise<number> {
-  const postgres = ctx.system.postgres;
-  if (!postgres) return 0;
-  const pauseMs = ctx.prng.int(500, 3000);
-  ctx.say(`kill -9 postgres (back in ${pauseMs} ms, same data)`);
-  await postgres.kill('SIGKILL');
-  await sleep(pauseMs);
-  await postgres.restart();
-  ctx.say('postgres back');
-  await allReady(ctx, READY_AFTER_OUTAGE_MS, 'after postgres came back from kill -9');
-  return 1;
+  if (!ctx.system.postgres) return 0;
+  return postgresDown(ctx, 'SIGKILL', ctx.prng.int(500, 3000));
 }
 
 /** PostgreSQL down (kill -9 or a fast shutdown, as the seed says) for `outageMs`, then back on the same data. */
 export async function postgresOutage(ctx: FaultContext, outageMs: number): Promise<number> {
-  const postgres = ctx.system.postgres;
-  if (!postgres) return 0;
-  const signal = ctx.prng.next() < 0.5 ? 'SIGKILL' : 'SIGINT';
-  ctx.say(`postgres down for ${(outageMs / 1000).toFixed(1)} s (${signal === 'SIGKILL' ? 'kill -9' : 'fast shutdown'})`);
-  await postgres.kill(signal);
-  await sleep(outageMs);
-  await postgres.restart();
-  ctx.say('postgres back after its long outage');
-  await allReady(ctx, READY_AFTER_OUTAGE_MS, 'after the long postgres outage');
+  if (!ctx.system.postgres) return 0;
+  return postgresDown(ctx, ctx.prng.next() < 0.5 ? 'SIGKILL' : 'SIGINT', outageMs);
+}
+
+async function postgresDown(ctx: FaultContext, signal: 'SIGKILL' | 'SIGINT', downMs: number): Promise<number> {
+  const how = signal === 'SIGKILL' ? 'kill -9' : 'fast shutdown';
+  ctx.say(`postgres down for ${(downMs / 1000).toFixed(1)} s (${how}, back on the same data)`);
+  await ctx.system.postgres!.kill(signal);
+  await sleep(downMs);
+  await ctx.system.postgres!.restart();
+  ctx.say('postgres back');
+  await allReady(ctx, READY_AFTER_OUTAGE_MS, `after postgres came back from ${how}`);
   return 1;
 }
 
