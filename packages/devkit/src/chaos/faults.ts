@@ -130,9 +130,13 @@ export async function postgresOutage(ctx: FaultContext, outageMs: number): Promi
 async function postgresDown(ctx: FaultContext, signal: 'SIGKILL' | 'SIGINT', downMs: number): Promise<number> {
   const how = signal === 'SIGKILL' ? 'kill -9' : 'fast shutdown';
   ctx.say(`postgres down for ${(downMs / 1000).toFixed(1)} s (${how}, back on the same data)`);
+  const proxies = Object.values(ctx.system.databaseProxies);
   await ctx.system.postgres!.kill(signal);
+  // Otherwise the proxies would accept connections and drop them, where a dead server refuses them.
+  await Promise.all(proxies.map((p) => p.cutOff()));
   await sleep(downMs);
   await ctx.system.postgres!.restart();
+  await Promise.all(proxies.map((p) => p.restore()));
   ctx.say('postgres back');
   await allReady(ctx, READY_AFTER_OUTAGE_MS, `after postgres came back from ${how}`);
   return 1;
