@@ -119,20 +119,19 @@ async function main(): Promise<number> {
     load.start();
     say(`load started: ${productCount} products × ${stockEach} in stock`);
 
-    const ctx: FaultContext = { system, prng, say, problems: [] };
+    const ctx: FaultContext = { system, prng, say, problems: [], probeOrder: (timeoutMs) => load.probe(timeoutMs) };
     const outageMs = () => {
       const ms = values['db-outage'] ? Number(values['db-outage']) * 1000 : prng.int(45_000, 60_000);
       if (system.postgres && ms <= redeliveryBudgetMs) say(`note: a ${ms} ms outage is within the redelivery budget`);
       return ms;
     };
-    const probe = () => placeProbeOrder(system.gatewayUrl, [...initialStock.keys()][0]!, prng.id(), load);
     let faults = 0;
     const deadline = started + minutes * 60_000;
     do {
       await new Promise((r) => setTimeout(r, 3000));
       faults += await restartEachService(ctx);
       faults += await killNats(ctx);
-      faults += await restartDuringNatsOutage(ctx, probe);
+      faults += await restartDuringNatsOutage(ctx);
       faults += await freeze(ctx, 'payment', Math.max(ackWaitMs, stepTimeoutMs) + 3000);
       faults += await freeze(ctx, 'notification', ackWaitMs + 2000);
       faults += await duplicateAndReorder(ctx, messaging);
@@ -187,30 +186,6 @@ async function main(): Promise<number> {
     await messaging.close();
     await system.stop({ keepData });
     for (const s of logs.values()) s.end();
-  }
-}
-
-/** One order through the gateway, answered within 10 s: undefined when it was taken (201), else what happened. */
-async function placeProbeOrder(
-  gatewayUrl: string,
-  productId: string,
-  key: string,
-  load: LoadGenerator,
-): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${gatewayUrl}/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': key },
-      body: JSON.stringify({ customer_id: 'chaos-probe', product_id: productId, quantity: 1, amount: 1 }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    if (res.status !== 201) return `${res.status} ${text.slice(0, 200)}`;
-    const id = (JSON.parse(text) as { id: string }).id;
-    load.result.acknowledged.set(id, { productId, quantity: 1, amount: 1 });
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
   }
 }
 

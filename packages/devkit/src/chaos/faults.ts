@@ -3,6 +3,7 @@ import type { ServiceName } from '@shopflow/platform/config';
 import type { Messaging } from '@shopflow/platform/messaging';
 import { Stream } from '@shopflow/contracts';
 import type { TestSystem } from '../system.js';
+import type { ProbeAnswer } from './load.js';
 import type { Prng } from './prng.js';
 
 export type Say = (text: string) => void;
@@ -13,6 +14,8 @@ export interface FaultContext {
   prng: Prng;
   say: Say;
   problems: string[];
+  /** Places one order through the gateway, once. */
+  probeOrder: (timeoutMs: number) => Promise<ProbeAnswer>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,6 +26,9 @@ const TERM_GRACE_MS = 15_000;
 const READY_WITHOUT_NATS_MS = 20_000;
 // After a database outage, crash-looping services come back within the supervisor's 5 s backoff.
 const READY_AFTER_OUTAGE_MS = 60_000;
+// An order placed this long into a database outage must be answered 503 within the timeout.
+const PROBE_AFTER_MS = 3000;
+const PROBE_TIMEOUT_MS = 5000;
 
 /** SIGKILL or SIGTERM, as the seed says. */
 function pickSignal(prng: Prng): 'SIGKILL' | 'SIGTERM' {
@@ -49,10 +55,24 @@ async function ready(ctx: FaultContext, name: ServiceName, timeoutMs: number, wh
     await ctx.system.services[name].waitReady(timeoutMs);
     return true;
   } catch {
-    ctx.problems.push(`${name} was not ready within ${timeoutMs} ms ${when}`);
-    ctx.say(`PROBLEM ${name} not ready within ${timeoutMs} ms ${when}`);
+    problem(ctx, `${name} was not ready within ${timeoutMs} ms ${when}`);
     return false;
   }
+}
+
+function problem(ctx: FaultContext, text: string): void {
+  ctx.problems.push(text);
+  ctx.say(`PROBLEM ${text}`);
+}
+
+/** The services' pids now; `survived` reports every service whose process changed since. */
+function pids(ctx: FaultContext): Map<ServiceName, number | undefined> {
+  return new Map(Object.values(ctx.system.services).map((s) => [s.name, s.pid]));
+}
+
+function survived(ctx: FaultContext, before: Map<ServiceName, number | undefined>, what: string): void {
+  for (const [name, pid] of before)
+    if (ctx.system.services[name].pid !== pid) problem(ctx, `${name} died during ${what} (it must ride it out)`);
 }
 
 async function allReady(ctx: FaultContext, timeoutMs: number, when: string): Promise<void> {
@@ -90,7 +110,7 @@ export async function killNats(ctx: FaultContext): Promise<number> {
  * nats-server killed, and while it is down the order service and one other are restarted: each
  * must start and get ready without NATS; `probe` then places an order (into the outbox).
  */
-export async function restartDuringNatsOutage(ctx: FaultContext, probe: () => Promise<string | undefined>): Promise<number> {
+export async function restartDuringNatsOutage(ctx: FaultContext): Promise<number> {
   const nats = ctx.system.nats;
   if (!nats) return 0;
   const names: ServiceName[] = ['order', ctx.prng.pick<ServiceName>(['payment', 'inventory', 'saga', 'notification'])];
@@ -104,11 +124,10 @@ export async function restartDuringNatsOutage(ctx: FaultContext, probe: () => Pr
     if (await ready(ctx, name, READY_WITHOUT_NATS_MS, 'of its restart while nats-server was down'))
       ctx.say(`${name} ready ${Date.now() - downAt} ms after it went down, nats-server still down`);
   }
-  const failed = await probe();
-  if (failed) {
-    ctx.problems.push(`an order placed while nats-server was down after the order service restarted: ${failed}`);
-    ctx.say(`PROBLEM order placed while nats-server is down: ${failed}`);
-  } else ctx.say('an order was taken while nats-server is down');
+  const answer = await ctx.probeOrder(10_000);
+  if (answer.status !== 201)
+    problem(ctx, `an order placed while nats-server was down got ${answer.status || 'no answer'}: ${answer.detail}`);
+  else ctx.say('an order was taken while nats-server is down');
   await nats.restart();
   ctx.say('nats-server back');
   await allReady(ctx, READY_AFTER_OUTAGE_MS, 'after nats-server came back');
@@ -131,15 +150,34 @@ async function postgresDown(ctx: FaultContext, signal: 'SIGKILL' | 'SIGINT', dow
   const how = signal === 'SIGKILL' ? 'kill -9' : 'fast shutdown';
   ctx.say(`postgres down for ${(downMs / 1000).toFixed(1)} s (${how}, back on the same data)`);
   const proxies = Object.values(ctx.system.databaseProxies);
+  const before = pids(ctx);
   await ctx.system.postgres!.kill(signal);
   // Otherwise the proxies would accept connections and drop them, where a dead server refuses them.
   await Promise.all(proxies.map((p) => p.cutOff()));
-  await sleep(downMs);
+  const long = downMs >= PROBE_AFTER_MS + PROBE_TIMEOUT_MS;
+  const [answer] = await Promise.all([long ? probeDuringOutage(ctx) : undefined, sleep(downMs)]);
   await ctx.system.postgres!.restart();
   await Promise.all(proxies.map((p) => p.restore()));
   ctx.say('postgres back');
   await allReady(ctx, READY_AFTER_OUTAGE_MS, `after postgres came back from ${how}`);
+  survived(ctx, before, `a postgres ${how} of ${(downMs / 1000).toFixed(1)} s`);
+  if (answer) problem(ctx, answer);
   return 1;
+}
+
+/**
+ * An order placed a moment into a database outage must be refused at once, with a 503 and a
+ * Retry-After, not left to hang. Returns what was wrong, if anything.
+ */
+async function probeDuringOutage(ctx: FaultContext): Promise<string | undefined> {
+  await sleep(PROBE_AFTER_MS);
+  const answer = await ctx.probeOrder(PROBE_TIMEOUT_MS);
+  ctx.say(`order placed with the database down: ${answer.status || 'no answer'} in ${answer.ms} ms`);
+  if (answer.status === 503 && answer.retryAfter !== null) return undefined;
+  return (
+    `an order placed with the database down got ${answer.status || 'no answer'} in ${answer.ms} ms ` +
+    `(retry-after ${answer.retryAfter ?? 'none'}), not a fast 503 with Retry-After: ${answer.detail}`
+  );
 }
 
 /**
@@ -153,11 +191,13 @@ export async function cutOffDatabase(ctx: FaultContext, outageMs: number): Promi
   if (names.length === 0) return 0;
   const name = ctx.prng.pick(names);
   ctx.say(`${name}'s database cut off for ${(outageMs / 1000).toFixed(1)} s`);
+  const before = pids(ctx);
   await proxies[name]!.cutOff();
   await sleep(outageMs);
   await proxies[name]!.restore();
   ctx.say(`${name}'s database back`);
   await allReady(ctx, READY_AFTER_OUTAGE_MS, `after ${name}'s database came back`);
+  survived(ctx, before, `a cut-off of ${name}'s database`);
   return 1;
 }
 
