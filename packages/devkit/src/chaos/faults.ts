@@ -30,6 +30,11 @@ const READY_AFTER_OUTAGE_MS = 60_000;
 const PROBE_AFTER_MS = 3000;
 const PROBE_TIMEOUT_MS = 5000;
 
+function problem(ctx: FaultContext, text: string): void {
+  ctx.problems.push(text);
+  ctx.say(`PROBLEM ${text}`);
+}
+
 /** SIGKILL or SIGTERM, as the seed says. */
 function pickSignal(prng: Prng): 'SIGKILL' | 'SIGTERM' {
   return prng.next() < 0.5 ? 'SIGKILL' : 'SIGTERM';
@@ -41,7 +46,7 @@ async function restartService(ctx: FaultContext, name: ServiceName, signal: 'SIG
   const timer =
     signal === 'SIGTERM'
       ? setTimeout(() => {
-          ctx.problems.push(`${name} did not exit within ${TERM_GRACE_MS} ms of SIGTERM`);
+          problem(ctx, `${name} did not exit within ${TERM_GRACE_MS} ms of SIGTERM`);
           void service.kill('SIGKILL');
         }, TERM_GRACE_MS + holdMs)
       : undefined;
@@ -60,16 +65,12 @@ async function ready(ctx: FaultContext, name: ServiceName, timeoutMs: number, wh
   }
 }
 
-function problem(ctx: FaultContext, text: string): void {
-  ctx.problems.push(text);
-  ctx.say(`PROBLEM ${text}`);
-}
-
-/** The services' pids now; `survived` reports every service whose process changed since. */
+/** The services' pids now, for `survived`. */
 function pids(ctx: FaultContext): Map<ServiceName, number | undefined> {
   return new Map(Object.values(ctx.system.services).map((s) => [s.name, s.pid]));
 }
 
+/** Reports every service whose process is not the one it was `before`: it died meanwhile. */
 function survived(ctx: FaultContext, before: Map<ServiceName, number | undefined>, what: string): void {
   for (const [name, pid] of before)
     if (ctx.system.services[name].pid !== pid) problem(ctx, `${name} died during ${what} (it must ride it out)`);
@@ -108,7 +109,7 @@ export async function killNats(ctx: FaultContext): Promise<number> {
 
 /**
  * nats-server killed, and while it is down the order service and one other are restarted: each
- * must start and get ready without NATS; `probe` then places an order (into the outbox).
+ * must start and get ready without NATS; then an order placed must be taken (into the outbox).
  */
 export async function restartDuringNatsOutage(ctx: FaultContext): Promise<number> {
   const nats = ctx.system.nats;
