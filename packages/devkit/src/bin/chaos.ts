@@ -23,7 +23,7 @@ import {
   restartEachService,
   type FaultContext,
 } from '../chaos/faults.js';
-import { SystemDatabases, checkInvariants, quiet, sagaPaths } from '../chaos/invariants.js';
+import { SystemDatabases, checkInvariants, quiet, sagaPaths, violationKinds } from '../chaos/invariants.js';
 import { REPO_ROOT } from '../supervisor.js';
 import { TestSystem } from '../system.js';
 import { waitFor } from '../wait.js';
@@ -165,8 +165,9 @@ async function main(): Promise<number> {
     const checked = await checkInvariants(dbs, messaging, result.acknowledged, initialStock);
     const { counts } = checked;
     const violations = [...ctx.problems, ...checked.violations];
-    for (const v of violations.slice(0, 50)) say(`VIOLATION ${v}`);
-    if (violations.length > 50) say(`… and ${violations.length - 50} more`);
+    const kinds = violationKinds(violations);
+    for (const v of kinds.slice(0, 50)) say(`VIOLATION ${v}`);
+    if (kinds.length > 50) say(`… and ${kinds.length - 50} more kinds`);
     if (result.rejected > 0) say(`note: ${result.rejected} order requests were refused with a 4xx`);
     say(`saga paths: ${await sagaPaths(dbs)}`);
     process.stdout.write(

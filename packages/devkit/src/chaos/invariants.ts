@@ -92,6 +92,20 @@ export async function deadLetterReasons(messaging: Messaging, limit = 5000): Pro
   return [...counts.entries()].sort(([, a], [, b]) => b - a).map(([key, n]) => `${n}× ${key}`);
 }
 
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** Violations that differ only in their order id, told once with a count, in the order they first came. */
+export function violationKinds(violations: readonly string[]): string[] {
+  const kinds = new Map<string, { n: number; first: string }>();
+  for (const v of violations) {
+    const kind = v.replace(UUID, '<id>');
+    const seen = kinds.get(kind);
+    if (seen) seen.n++;
+    else kinds.set(kind, { n: 1, first: v });
+  }
+  return [...kinds.entries()].map(([kind, { n, first }]) => (n === 1 ? first : `${n}× ${kind}`));
+}
+
 /** How often each kind of saga step outcome happened: shows which paths a run exercised. */
 export async function sagaPaths(dbs: SystemDatabases): Promise<string> {
   const rows = await dbs.get('saga').query<{ steps: string }>('SELECT steps FROM sagas');
