@@ -150,12 +150,19 @@ async function main(): Promise<number> {
     );
 
     let lastDetail = '';
+    let lastChange = Date.now();
     await waitFor(
       'the system to quiesce',
       async () => {
         const q = await quiet(quietDbs, messaging);
-        if (q.detail !== lastDetail) say(`waiting: ${(lastDetail = q.detail)}`);
-        return q.quiet;
+        if (q.detail !== lastDetail) {
+          say(`waiting: ${(lastDetail = q.detail)}`);
+          lastChange = Date.now();
+        }
+        // Nothing moved for this long: what is left is stuck, and the invariants will say what.
+        const stalled = Date.now() - lastChange > 90_000;
+        if (stalled) say(`the system stalled for 90 s at: ${q.detail}`);
+        return q.quiet || stalled;
       },
       { timeoutMs: 5 * 60_000, intervalMs: 500 },
     ).catch((error: Error) => say(error.message));
