@@ -7,14 +7,19 @@ export interface JsonResponse<T = any> {
   body: T;
 }
 
+/** Where a call goes: a base URL, or a base URL and the caller's headers (its bearer token). */
+export type Target = string | { url: string; headers: Record<string, string> };
+
 /** A tiny JSON client for the public API. */
 export async function call<T = any>(
-  base: string,
+  target: Target,
   method: string,
   path: string,
   body?: unknown,
-  headers: Record<string, string> = {},
+  extraHeaders: Record<string, string> = {},
 ): Promise<JsonResponse<T>> {
+  const [base, headers] =
+    typeof target === 'string' ? [target, extraHeaders] : [target.url, { ...target.headers, ...extraHeaders }];
   const res = await fetch(`${base}${path}`, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -33,7 +38,7 @@ export async function call<T = any>(
 const TERMINAL = ['COMPLETED', 'CANCELLED', 'FAILED'];
 
 /** Waits until the order is in a terminal status and returns it. */
-export async function settled(base: string, orderId: string, timeoutMs = 30_000): Promise<any> {
+export async function settled(base: Target, orderId: string, timeoutMs = 30_000): Promise<any> {
   return waitFor(
     `order ${orderId} to settle`,
     async () => {

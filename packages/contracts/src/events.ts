@@ -6,6 +6,7 @@ import { OrderStatus } from './statuses.js';
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 // RFC 3339; no `format` keyword, so the schema needs no format registry to compile.
 const Timestamp = Type.String({ minLength: 20, maxLength: 40 });
+const MinorUnits = Type.Integer({ minimum: 0 });
 
 /** Fields every event carries: its unique id (also the JetStream `Nats-Msg-Id`), the seed's `event_type` and `order_id`. */
 const envelope = {
@@ -22,7 +23,7 @@ export const OrderCreatedEvent = Type.Object({
   quantity: Type.Integer({ minimum: 1 }),
   /** The seed's decimal amount. */
   amount: Type.Number({ minimum: 0 }),
-  amount_minor: Type.Integer({ minimum: 0 }),
+  amount_minor: MinorUnits,
 });
 export type OrderCreatedEvent = Static<typeof OrderCreatedEvent>;
 
@@ -32,6 +33,8 @@ const terminalFields = {
   product_id: Id,
   quantity: Type.Integer({ minimum: 1 }),
   amount: Type.Number({ minimum: 0 }),
+  /** Always published; optional only so that events published before it was added still validate. */
+  amount_minor: Type.Optional(MinorUnits),
   reason: Type.Optional(Type.String({ maxLength: 1000 })),
 };
 export const OrderCompletedEvent = Type.Object({
@@ -54,6 +57,18 @@ export type OrderCancelledEvent = Static<typeof OrderCancelledEvent>;
 export type OrderFailedEvent = Static<typeof OrderFailedEvent>;
 /** Any of the three events that end an order. */
 export type OrderTerminalEvent = OrderCompletedEvent | OrderCancelledEvent | OrderFailedEvent;
+
+/**
+ * An order cancelled or failed through the order API (never one the saga commanded), published
+ * beside orders.cancelled / orders.failed for the saga alone, so the saga does not hear its own endings echoed.
+ */
+export const OrderEndedByApiEvent = Type.Object({
+  ...terminalFields,
+  amount_minor: MinorUnits,
+  event_type: Type.Literal(EventType.OrderEndedByApi),
+  status: Type.Union([Type.Literal(OrderStatus.Cancelled), Type.Literal(OrderStatus.Failed)]),
+});
+export type OrderEndedByApiEvent = Static<typeof OrderEndedByApiEvent>;
 
 const paymentResultFields = {
   ...envelope,
@@ -101,6 +116,7 @@ export const EventSchemas = {
   [Subject.OrderCompleted]: OrderCompletedEvent,
   [Subject.OrderCancelled]: OrderCancelledEvent,
   [Subject.OrderFailed]: OrderFailedEvent,
+  [Subject.OrderEndedByApi]: OrderEndedByApiEvent,
   [Subject.PaymentSucceeded]: PaymentSucceededEvent,
   [Subject.PaymentFailed]: PaymentFailedEvent,
   [Subject.PaymentRefunded]: PaymentRefundedEvent,

@@ -1,6 +1,7 @@
--- wrk script for `npm run bench`: POSTs seed-shaped orders for the products given after `--`,
--- counts answers that are not 201 Created, and prints machine-readable totals for bench.ts.
--- Usage: wrk -s orders.lua http://gateway -- PRODUCT_1 PRODUCT_2 ...
+-- wrk script for `npm run bench`: POSTs seed-shaped orders for the products given after `--`, each
+-- as one of the customers given as CUSTOMER=TOKEN (its bearer token), counts answers that are not
+-- 201 Created, and prints machine-readable totals for bench.ts.
+-- Usage: wrk -s orders.lua http://gateway -- PRODUCT_1 PRODUCT_2 ... CUSTOMER_1=TOKEN_1 ...
 
 local threads = {}
 local counter = 0
@@ -14,8 +15,20 @@ end
 
 -- Runs inside each thread. Globals here are the thread's own; done() reads them with thread:get().
 function init(args)
-  products = args
+  products, customers = {}, {}
+  for _, arg in ipairs(args) do
+    local customer, token = arg:match("^([^=]+)=(.+)$")
+    if customer then
+      table.insert(customers, {
+        id = customer,
+        headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token },
+      })
+    else
+      table.insert(products, arg)
+    end
+  end
   if #products == 0 then error("orders.lua: pass product ids after --") end
+  if #customers == 0 then error("orders.lua: pass CUSTOMER=TOKEN pairs after --") end
   math.randomseed(os.time() * 1000 + id)
   created, other = 0, 0
   statuses = ""
@@ -25,10 +38,11 @@ end
 
 function request()
   local product = products[math.random(#products)]
+  local customer = customers[math.random(#customers)]
   local body = string.format(
-    '{"customer_id":"BENCH-C%d","product_id":"%s","quantity":%d,"amount":19.99}',
-    math.random(1000), product, math.random(3))
-  return wrk.format(nil, nil, nil, body)
+    '{"customer_id":"%s","product_id":"%s","quantity":%d,"amount":19.99}',
+    customer.id, product, math.random(3))
+  return wrk.format(nil, nil, customer.headers, body)
 end
 
 function response(status, headers, body)

@@ -1,9 +1,13 @@
 export { waitFor, freePort, isListening } from './wait.js';
-export { NatsServer, findNatsServer, type NatsServerOptions } from './nats-server.js';
+export { NatsServer, findNatsServer, DEFAULT_MAX_FILE_STORE, type NatsServerOptions } from './nats-server.js';
+export { createNatsUsers, natsPermissions, type NatsPermissions, type NatsUser, type NatsUsers } from './nats-auth.js';
 export { createDatabase, dropDatabase, postgresAvailable, PG_ADMIN_URL } from './postgres.js';
 export { PostgresCluster, findPostgresBin, type PostgresClusterOptions } from './postgres-cluster.js';
 export { ServiceProcess, REPO_ROOT, type LineSink, type ServiceProcessOptions } from './supervisor.js';
 export { TestSystem, DATA_SERVICES, type DataService, type SystemOptions } from './system.js';
-export { TcpProxy } from './tcp-proxy.js';
-export { grpcServing, httpReady } from './health.js';
+export { grpcServing, httpReady, serviceAnswers } from './health.js';
+export { DEFAULT_LIVENESS, watchLiveness, type LivenessPolicy } from './liveness.js';
+export { DEFAULT_RESTART_POLICY, RestartBudget, formatGiveUp, type GiveUp, type RestartPolicy } from './restart-budget.js';
+export { SupervisedNats, type SupervisedNatsOptions } from './supervised-nats.js';
 export { startTestService, type TestService, type TestServiceOptions, type Dialect } from './test-service.js';
+export { TcpSwitch } from './tcp-switch.js';

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { forwardLines } from './child-lines.js';
+import { natsServerConfig, writeOwnerOnly, type NatsUsers } from './nats-auth.js';
 import { freePort, waitFor } from './wait.js';
 
 /** Where the nats-server binary is: NATS_SERVER_BIN, then PATH, then Debian's /usr/sbin. */
@@ -15,17 +16,29 @@ export function findNatsServer(): string | undefined {
   return undefined;
 }
 
+/**
+ * JetStream's storage cap unless told otherwise: room for the four streams' default 1 GiB each
+ * (which the server reserves up front) and the same on every machine, whatever its free disk.
+ */
+export const DEFAULT_MAX_FILE_STORE = 8 * 1024 ** 3;
+
 export interface NatsServerOptions {
   /** JetStream store; a fresh temporary directory when omitted. */
   storeDir?: string;
   port?: number;
+  /** JetStream's storage cap in bytes (max_file_store), DEFAULT_MAX_FILE_STORE when omitted. */
+  maxFileStore?: number;
   /** Forwards the server's log lines. */
   log?: (line: string) => void;
+  /** The only users it admits, with their permissions; without them it admits anyone. */
+  users?: NatsUsers;
 }
 
 /** A real nats-server with JetStream that a test or the launcher owns: kill it, restart it on the same store. */
 export class NatsServer {
   readonly url: string;
+  /** Called with each exit of the server process; read at exit time, so it may be set after start(). */
+  onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
   private child: ChildProcess | undefined;
   private readonly binary: string;
 
@@ -33,7 +46,10 @@ export class NatsServer {
     readonly port: number,
     readonly monitorPort: number,
     readonly storeDir: string,
+    private readonly maxFileStore: number,
     private readonly log?: (line: string) => void,
+    /** The only users it admits (written into the configuration of every restart); anyone without them. */
+    private readonly users?: NatsUsers,
   ) {
     const binary = findNatsServer();
     if (!binary)
@@ -44,7 +60,14 @@ export class NatsServer {
 
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
     const storeDir = options.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-nats-'));
-    const server = new NatsServer(options.port ?? (await freePort()), await freePort(), storeDir, options.log);
+    const server = new NatsServer(
+      options.port ?? (await freePort()),
+      await freePort(),
+      storeDir,
+      options.maxFileStore ?? DEFAULT_MAX_FILE_STORE,
+      options.log,
+      options.users,
+    );
     await server.restart();
     return server;
   }
@@ -57,12 +80,16 @@ export class NatsServer {
   async restart(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     fs.mkdirSync(this.storeDir, { recursive: true });
+    // No flag sets the storage cap or the users; a config file does, and the flags still apply over it.
+    const conf = path.join(this.storeDir, 'nats-server.conf');
+    writeOwnerOnly(conf, `jetstream { max_file_store: ${this.maxFileStore} }\n${this.users ? natsServerConfig(this.users) : ''}`);
     const child = spawn(
       this.binary,
-      ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-js', '-sd', this.storeDir],
+      ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-js', '-sd', this.storeDir, '-c', conf],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
+    child.once('exit', (code, signal) => this.onExit?.(code, signal));
     forwardLines(child, this.log);
     await waitFor(
       `nats-server on ${this.port}`,

@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SERVICE_NAMES, ServiceDefaults, type ServiceName } from '@shopflow/platform/config';
+import { Role } from '@shopflow/contracts/api';
+import { loadDevKey, mintToken, type DevKey } from '@shopflow/platform/auth';
+import { SERVICE_NAMES, ServiceDefaults, loadNatsAuth, type NatsAuth, type ServiceName } from '@shopflow/platform/config';
+import { createNatsUsers, natsServiceEnv } from './nats-auth.js';
 import { NatsServer } from './nats-server.js';
 import { createDatabase, dropDatabase, PG_ADMIN_URL } from './postgres.js';
 import { PostgresCluster, type PostgresClusterOptions } from './postgres-cluster.js';
 import { ServiceProcess, type LineSink } from './supervisor.js';
-import { TcpProxy } from './tcp-proxy.js';
+import { TcpSwitch } from './tcp-switch.js';
 import { freePort } from './wait.js';
 
 /** Services that own a database. */
@@ -20,12 +23,12 @@ export interface SystemOptions {
   env?: Record<string, string>;
   /** Where service output goes; silent unless SHOPFLOW_TEST_LOGS is set. */
   sink?: LineSink;
-  /** An existing NATS to use; otherwise the system starts its own on a free port. */
+  /** An existing NATS to use (credentials from NATS_CREDS or NATS_USER/NATS_PASSWORD); otherwise the system starts its own on a free port, with a user per service. */
   natsUrl?: string;
   /**
    * With `postgres`: a PostgreSQL cluster of the system's own (`system.postgres`, which faults may
-   * kill) instead of PG_ADMIN_URL's, each service reaching it through a proxy of its own
-   * (`system.databaseProxies`, which faults may cut off); it goes with the system.
+   * kill) instead of PG_ADMIN_URL's, each service reaching it through a TcpSwitch of its own
+   * (`system.databaseSwitches`, which faults may take down); it goes with the system.
    */
   ownPostgres?: boolean | PostgresClusterOptions;
 }
@@ -39,22 +42,28 @@ export class TestSystem {
     readonly services: Record<ServiceName, ServiceProcess>,
     readonly nats: NatsServer | undefined,
     readonly natsUrl: string,
+    /** Unrestricted credentials for tools that connect to the system's NATS. */
+    readonly natsAdmin: NatsAuth | undefined,
     readonly databaseUrls: Record<DataService, string>,
     readonly dataDir: string,
+    private readonly devKey: DevKey,
     readonly postgres: PostgresCluster | undefined,
-    readonly databaseProxies: Partial<Record<DataService, TcpProxy>>,
+    readonly databaseSwitches: Partial<Record<DataService, TcpSwitch>>,
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
     const sink: LineSink =
       options.sink ??
       (process.env.SHOPFLOW_TEST_LOGS ? (name, line) => process.stderr.write(`[${name}] ${line}\n`) : () => undefined);
-    const nats = options.natsUrl ? undefined : await NatsServer.start();
+    const users = options.natsUrl ? undefined : createNatsUsers();
+    const nats = users ? await NatsServer.start({ users }) : undefined;
     const natsUrl = options.natsUrl ?? nats!.url;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-data-'));
+    // Made before the gateway starts, which finds it under the same DATA_DIR and verifies with it.
+    const devKey = await loadDevKey(dataDir);
     let postgres: PostgresCluster | undefined;
     const databaseUrls = {} as Record<DataService, string>;
-    const databaseProxies: Partial<Record<DataService, TcpProxy>> = {};
+    const databaseSwitches: Partial<Record<DataService, TcpSwitch>> = {};
     try {
       if (options.databases === 'postgres' && options.ownPostgres)
         postgres = await PostgresCluster.start(options.ownPostgres === true ? {} : options.ownPostgres);
@@ -63,16 +72,16 @@ export class TestSystem {
           databaseUrls[s] = `sqlite:${path.join(dataDir, `${s}.db`)}`;
           continue;
         }
-        const url = new URL(await createDatabase(`shopflow_${s}`, postgres?.adminUrl ?? PG_ADMIN_URL));
-        if (postgres) {
-          const proxy = (databaseProxies[s] = await TcpProxy.start(postgres.port));
-          url.port = String(proxy.port);
+        const url = await createDatabase(`shopflow_${s}`, postgres?.adminUrl ?? PG_ADMIN_URL);
+        if (!postgres) databaseUrls[s] = url;
+        else {
+          const sw = (databaseSwitches[s] = await TcpSwitch.start({ host: '127.0.0.1', port: postgres.port }));
+          databaseUrls[s] = sw.route(url);
         }
-        databaseUrls[s] = url.toString();
       }
     } catch (error) {
       await nats?.stop({ removeStore: true });
-      await Promise.all(Object.values(databaseProxies).map((p) => p.stop()));
+      await Promise.all(Object.values(databaseSwitches).map((p) => p.down()));
       await postgres?.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
       throw error;
@@ -91,8 +100,10 @@ export class TestSystem {
     }
     for (const s of DATA_SERVICES) env[`${s.toUpperCase()}_DATABASE_URL`] = databaseUrls[s];
     const services = {} as Record<ServiceName, ServiceProcess>;
-    for (const s of SERVICE_NAMES) services[s] = new ServiceProcess({ name: s, port: ports[s], env, sink });
-    const system = new TestSystem(services, nats, natsUrl, databaseUrls, dataDir, postgres, databaseProxies);
+    for (const s of SERVICE_NAMES)
+      services[s] = new ServiceProcess({ name: s, port: ports[s], env: { ...env, ...natsServiceEnv(users, s) }, sink });
+    const natsAdmin = users?.admin ?? loadNatsAuth();
+    const system = new TestSystem(services, nats, natsUrl, natsAdmin, databaseUrls, dataDir, devKey, postgres, databaseSwitches);
     try {
       for (const s of SERVICE_NAMES) services[s].start();
       await Promise.all(SERVICE_NAMES.map((s) => services[s].waitReady()));
@@ -111,12 +122,22 @@ export class TestSystem {
     return this.url('gateway');
   }
 
+  /** A bearer token the gateway accepts: a customer's (`subject` is the customer id) or an admin's. */
+  token(subject: string, role: Role = Role.Customer): Promise<string> {
+    return mintToken(this.devKey, { subject, role });
+  }
+
+  /** `Authorization` headers carrying `token(subject, role)`. */
+  async authorization(subject: string, role: Role = Role.Customer): Promise<Record<string, string>> {
+    return { authorization: `Bearer ${await this.token(subject, role)}` };
+  }
+
   /** Stops everything; `keepData` leaves the databases and the NATS store for a post-mortem. */
   async stop({ keepData = false } = {}): Promise<void> {
     await Promise.all(Object.values(this.services).map((s) => s.stop()));
     await this.nats?.stop({ removeStore: !keepData });
     // An own cluster goes whole (or stays whole, stopped, for the post-mortem).
-    await Promise.all(Object.values(this.databaseProxies).map((p) => p.stop()));
+    await Promise.all(Object.values(this.databaseSwitches).map((p) => p.down()));
     await this.postgres?.stop({ removeData: !keepData });
     if (keepData) return;
     for (const url of Object.values(this.databaseUrls)) {

@@ -19,6 +19,8 @@ export interface TestServiceOptions {
   logger?: Logger;
   /** Overrides of the service's configuration (the defaults read no environment). */
   config?: Partial<ServiceConfig>;
+  /** How far start-up must get before this resolves: listening, started (database) or consuming (NATS too; the default). */
+  until?: 'listening' | 'started' | 'consuming';
 }
 
 /** A service started by a test; `stop()` also drops the database it made. */
@@ -47,6 +49,14 @@ export async function startTestService<A extends ServiceApp>(
   };
   try {
     const running = await startService(definition, config, options.logger ?? createLogger('test', 'silent'));
+    try {
+      // By default a test sees the service fully up: database migrated, consumers running.
+      const until = options.until ?? 'consuming';
+      if (until !== 'listening') await running[until];
+    } catch (error) {
+      await running.stop();
+      throw error;
+    }
     return {
       ...running,
       databaseUrl,

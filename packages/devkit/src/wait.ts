@@ -1,14 +1,18 @@
 import net from 'node:net';
 
-/** Polls `check` until it returns a truthy value or throws nothing; fails with `what` after the deadline. */
+/**
+ * Polls `check` until it returns a truthy value or throws nothing; fails with `what` after the deadline,
+ * or with `signal`'s reason as soon as it is aborted.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 30_000, intervalMs = 50 } = {},
+  { timeoutMs = 30_000, intervalMs = 50, signal }: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       const value = await check();
       if (value) return value;

@@ -10,12 +10,14 @@ import {
   type RefundRequest,
   type RefundResponse,
 } from '@shopflow/contracts/payment-grpc';
+import { PrincipalHeader, type Principal } from '@shopflow/contracts/api';
 import { clientChannelOptions, grpc, unaryCall, type UnaryMethod } from '@shopflow/platform/grpc';
 
 /** The payment service as its callers see it: promises, deadlines, AppErrors, trace context. */
 export interface PaymentClient {
   processPayment(request: PaymentRequest, timeoutMs?: number): Promise<PaymentResponse>;
-  getPayment(request: GetPaymentRequest, timeoutMs?: number): Promise<Payment>;
+  /** With `principal` (the gateway's verified caller), a customer gets only its own payment: another's is NOT_FOUND. */
+  getPayment(request: GetPaymentRequest, timeoutMs?: number, principal?: Principal): Promise<Payment>;
   refundPayment(request: RefundRequest, timeoutMs?: number): Promise<RefundResponse>;
   getPaymentByOrder(request: GetPaymentByOrderRequest, timeoutMs?: number): Promise<Payment>;
   processPayments(request: PaymentBatchRequest, timeoutMs?: number): Promise<PaymentBatchResponse>;
@@ -26,9 +28,15 @@ export interface PaymentClient {
 export function createPaymentClient(address: string, defaultTimeoutMs = 2000): PaymentClient {
   const client = new PaymentServiceClient(address, grpc.credentials.createInsecure(), clientChannelOptions);
   const call = <Req, Res>(method: UnaryMethod<Req, Res>, name: string) => unaryCall(method, `payment ${name}`, defaultTimeoutMs);
+  const getPayment = call<GetPaymentRequest, Payment>(client.getPayment.bind(client), 'GetPayment');
   return {
     processPayment: call<PaymentRequest, PaymentResponse>(client.processPayment.bind(client), 'ProcessPayment'),
-    getPayment: call<GetPaymentRequest, Payment>(client.getPayment.bind(client), 'GetPayment'),
+    getPayment: (request, timeoutMs, principal) =>
+      getPayment(
+        request,
+        timeoutMs,
+        principal && { [PrincipalHeader.Subject]: principal.subject, [PrincipalHeader.Role]: principal.role },
+      ),
     refundPayment: call<RefundRequest, RefundResponse>(client.refundPayment.bind(client), 'RefundPayment'),
     getPaymentByOrder: call<GetPaymentByOrderRequest, Payment>(client.getPaymentByOrder.bind(client), 'GetPaymentByOrder'),
     processPayments: call<PaymentBatchRequest, PaymentBatchResponse>(client.processPayments.bind(client), 'ProcessPayments'),

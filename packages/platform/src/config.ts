@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** The six processes and the seed's environment variable for each one's port (DESIGN.md). */
@@ -54,6 +55,8 @@ export interface ServiceConfig {
   host: string;
   port: number;
   natsUrl: string;
+  /** How the service authenticates to NATS; none when unset. */
+  natsAuth?: NatsAuth;
   /** `postgres://…` or `sqlite:<path>`. */
   databaseUrl: string;
   /** How the database is opened (pool size, SQLite durability). */
@@ -67,6 +70,31 @@ export interface ServiceConfig {
   shutdownTimeoutMs: number;
   /** How long consumers remember applied event ids; far longer than JetStream's 2-minute duplicate window. */
   inboxRetentionMs: number;
+  /** Size limit of every JetStream stream; a full stream refuses publishes, which wait in the outbox. */
+  streamMaxBytes: number;
+}
+
+/** NATS credentials: a user and password, or a `.creds` file (JWT and NKey seed) read at each (re)connect. */
+export type NatsAuth = { user: string; password: string } | { credsFile: string };
+
+/** NATS credentials from `NATS_CREDS`, or `NATS_USER` with `NATS_PASSWORD`; undefined when none is set. */
+export function loadNatsAuth(env: Env = process.env): NatsAuth | undefined {
+  const credsFile = envString('NATS_CREDS', '', env);
+  const user = envString('NATS_USER', '', env);
+  const password = envString('NATS_PASSWORD', '', env);
+  if (credsFile && (user || password)) throw new ConfigError('set either NATS_CREDS or NATS_USER/NATS_PASSWORD, not both');
+  if (credsFile) {
+    const file = path.resolve(credsFile);
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch {
+      throw new ConfigError(`NATS_CREDS=${credsFile} is not a readable file`);
+    }
+    return { credsFile: file };
+  }
+  if (!user && !password) return undefined;
+  if (!user || !password) throw new ConfigError('NATS_USER and NATS_PASSWORD go together');
+  return { user, password };
 }
 
 /** Settings of the database connection that are not in its URL. */
@@ -75,6 +103,10 @@ export interface DatabaseOptions {
   poolSize: number;
   /** SQLite's `synchronous` pragma: NORMAL survives a process crash, FULL also power loss. */
   sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+  /** How long to wait for a PostgreSQL connection before the call fails as unavailable. */
+  connectTimeoutMs: number;
+  /** The deadline of one PostgreSQL statement (server-side, and client-side for a frozen server). */
+  statementTimeoutMs: number;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -93,6 +125,8 @@ export function loadDatabaseOptions(env: Env = process.env): DatabaseOptions {
   return {
     poolSize: envInt('PG_POOL_SIZE', 10, { min: 1 }, env),
     sqliteSynchronous: envChoice('SQLITE_SYNCHRONOUS', 'NORMAL', SQLITE_SYNCHRONOUS, env),
+    connectTimeoutMs: envInt('DB_CONNECT_TIMEOUT_MS', 2000, { min: 100 }, env),
+    statementTimeoutMs: envInt('DB_STATEMENT_TIMEOUT_MS', 10_000, { min: 100 }, env),
   };
 }
 
@@ -109,6 +143,7 @@ export function loadServiceConfig(service: ServiceName, env: Env = process.env):
     host: envString('HOST', '127.0.0.1', env),
     port: portOf(service, env),
     natsUrl: envString('NATS_URL', 'nats://127.0.0.1:4222', env),
+    natsAuth: loadNatsAuth(env),
     databaseUrl: envString(`${service.toUpperCase()}_DATABASE_URL`, `sqlite:${path.join(dataDir, `${service}.db`)}`, env),
     database: loadDatabaseOptions(env),
     logLevel: envChoice('LOG_LEVEL', 'info', LOG_LEVELS, env),
@@ -116,5 +151,8 @@ export function loadServiceConfig(service: ServiceName, env: Env = process.env):
     maxDeliver: envInt('NATS_MAX_DELIVER', 10, { min: 1 }, env),
     shutdownTimeoutMs: envInt('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100 }, env),
     inboxRetentionMs: envInt('INBOX_RETENTION_HOURS', 168, { min: 1 }, env) * 3600_000,
+    // 1 GiB holds about a million orders' events; acknowledged events are purged as it fills,
+    // so only an unconsumed backlog that big fills it. The four streams reserve 4 GiB of NATS's store.
+    streamMaxBytes: envInt('NATS_STREAM_MAX_MB', 1024, { min: 1 }, env) * 1024 * 1024,
   };
 }

@@ -4,8 +4,12 @@
  */
 export const ErrorCode = {
   InvalidArgument: 'INVALID_ARGUMENT',
+  /** The caller is known but may not do this (a customer acting for someone else). */
+  Forbidden: 'FORBIDDEN',
   NotFound: 'NOT_FOUND',
   Conflict: 'CONFLICT',
+  /** A conditional request (`If-Match`) found the resource changed since the caller read it. */
+  PreconditionFailed: 'PRECONDITION_FAILED',
   Unprocessable: 'UNPROCESSABLE',
   Unavailable: 'UNAVAILABLE',
   DeadlineExceeded: 'DEADLINE_EXCEEDED',
@@ -40,10 +44,33 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * Something the service stands on (its database, NATS) cannot be used right now: unreachable,
+ * too slow, locked or out of space. It says nothing about the request or the event: retry later,
+ * never dead-letter. HTTP answers 503 with Retry-After.
+ */
+export class InfrastructureError extends AppError {
+  override name = 'InfrastructureError';
+  constructor(
+    readonly dependency: 'database' | 'nats',
+    message: string,
+    cause?: unknown,
+  ) {
+    super(ErrorCode.Unavailable, `${dependency} unavailable: ${message}`, { cause, type: `${dependency}-unavailable` });
+  }
+}
+
+/** True when `error` is the infrastructure failing, not the work. */
+export function isInfrastructureFailure(error: unknown): error is InfrastructureError {
+  return error instanceof InfrastructureError;
+}
+
 export const httpStatusOf: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  PRECONDITION_FAILED: 412,
   UNPROCESSABLE: 422,
   UNAVAILABLE: 503,
   DEADLINE_EXCEEDED: 504,
@@ -53,8 +80,10 @@ export const httpStatusOf: Record<ErrorCode, number> = {
 /** gRPC status numbers (grpc.status), kept numeric so this module needs no gRPC import. */
 export const grpcStatusOf: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 3,
+  FORBIDDEN: 7, // PERMISSION_DENIED
   NOT_FOUND: 5,
   CONFLICT: 9, // FAILED_PRECONDITION
+  PRECONDITION_FAILED: 9,
   UNPROCESSABLE: 9,
   UNAVAILABLE: 14,
   DEADLINE_EXCEEDED: 4,
@@ -64,6 +93,7 @@ export const grpcStatusOf: Record<ErrorCode, number> = {
 const codeOfGrpc = new Map<number, ErrorCode>([
   [3, ErrorCode.InvalidArgument],
   [5, ErrorCode.NotFound],
+  [7, ErrorCode.Forbidden],
   [9, ErrorCode.Conflict],
   [4, ErrorCode.DeadlineExceeded],
   [14, ErrorCode.Unavailable],

@@ -1,17 +1,20 @@
 import type { Logger } from 'pino';
-import { Stream, streamOf, type EventOf, type Subject } from '@shopflow/contracts';
+import { SERVICE_EVENTS, Stream, streamOf, type EventOf, type ServiceEvents, type Subject } from '@shopflow/contracts';
 import { loadServiceConfig, type ServiceConfig, type ServiceName } from './config.js';
 import { openDatabase } from './db/index.js';
 import type { Db, Migration, Queryable } from './db/types.js';
 import type { ReadinessCheck } from './http/server.js';
+import { isInfrastructureFailure } from './errors.js';
 import { runService, type Listener } from './lifecycle.js';
+import { backoffDelay, delay } from './retry.js';
 
 export type { Listener } from './lifecycle.js';
 import { createLogger } from './logger.js';
-import { connectMessaging, type Messaging } from './messaging/connection.js';
+import { openMessaging, type Messaging } from './messaging/connection.js';
 import { EventConsumer, pruneInbox } from './messaging/consumer.js';
 import { Outbox } from './messaging/outbox.js';
 import { messagingMigrations } from './messaging/schema.js';
+import { StreamGuard } from './messaging/stream-guard.js';
 import { ensureStreams, type StreamSpec } from './messaging/streams.js';
 
 /** What a service's `build` receives: its settings and what the definition says it stands on. */
@@ -74,6 +77,24 @@ export function streamsOf(definition: { publishes?: readonly Subject[]; consumes
   return [...new Set(streams)];
 }
 
+/**
+ * Throws unless a definition publishes and consumes exactly what `SERVICE_EVENTS` declares for it,
+ * which is what its NATS permissions are derived from.
+ */
+export function assertDeclaredEvents(definition: { name: ServiceName; publishes?: readonly Subject[]; consumes?: object }): void {
+  const declared: ServiceEvents = Object.hasOwn(SERVICE_EVENTS, definition.name)
+    ? SERVICE_EVENTS[definition.name as keyof typeof SERVICE_EVENTS]
+    : { publishes: [], consumes: [] };
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+  const consumes = Object.keys(definition.consumes ?? {});
+  if (!same(definition.publishes ?? [], declared.publishes) || !same(consumes, declared.consumes)) {
+    throw new Error(
+      `the ${definition.name} service publishes [${(definition.publishes ?? []).join(', ')}] and consumes [${consumes.join(', ')}], ` +
+        `but SERVICE_EVENTS declares [${declared.publishes.join(', ')}] and [${declared.consumes.join(', ')}]`,
+    );
+  }
+}
+
 /** A started service: its app, what it stands on, and the address it listens at. */
 export interface RunningService<A extends ServiceApp = ServiceApp> {
   app: A;
@@ -81,7 +102,14 @@ export interface RunningService<A extends ServiceApp = ServiceApp> {
   db: Db | undefined;
   messaging: Messaging | undefined;
   outbox: Outbox | undefined;
-  /** Stops the service in the reverse order of its start. Idempotent. */
+  /**
+   * Resolves once the service has its database (migrated) and its own work started: until then
+   * HTTP requests answer 503 and /ready says "starting". Rejects if start-up cannot go on.
+   */
+  started: Promise<void>;
+  /** Resolves once the consumers run too, which waits for NATS. */
+  consuming: Promise<void>;
+  /** Stops the service: listener, consumers, the app's work, the relay, clients, NATS, database. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -89,50 +117,65 @@ function missing(name: ServiceName, what: string): never {
   throw new Error(`the ${name} service declares no ${what}`);
 }
 
+type Closer = () => Promise<void> | void;
+
 /**
- * Starts a service from its definition, in the order the definition implies: database (migrated),
- * NATS and streams, build, outbox relay, the app's own work, consumers, then the listener.
- * Stopping runs the same in reverse, so in-flight requests finish before what they use goes.
- * A start that fails part-way closes what it had opened.
+ * Starts a service from its definition. It listens at once; what needs the network comes after,
+ * in the background, so a service starts and serves while a dependency is away:
+ * - the database (created, migrated) is retried until it answers; requests answer 503 with
+ *   Retry-After meanwhile and /ready says "starting";
+ * - NATS is connected in the background; the outbox holds events until it is there, and the
+ *   consumers start once it is.
+ * Infrastructure failures are retried; anything else (a broken migration) rejects `started`.
  */
 export async function startService<A extends ServiceApp>(
   definition: ServiceDefinition<A>,
   config: ServiceConfig,
   logger: Logger,
 ): Promise<RunningService<A>> {
-  const closers: { name: string; close: () => Promise<void> | void }[] = [];
-  const defer = (name: string, close: () => Promise<void> | void) => void closers.push({ name, close });
+  assertDeclaredEvents(definition);
+  const consumed = Object.entries(definition.consumes ?? {}) as [Subject, Consumes<A>[Subject]][];
+  const usesNats = consumed.length > 0 || (definition.publishes?.length ?? 0) > 0;
+  const aborting = new AbortController();
+  // Closed in this order: stop taking work first, close what the work uses last.
+  const stages = {
+    listener: [] as Closer[],
+    consumers: [] as Closer[],
+    work: [] as Closer[],
+    relay: [] as Closer[],
+    clients: [] as Closer[],
+    nats: [] as Closer[],
+    database: [] as Closer[],
+  };
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      for (const { name, close } of closers.reverse()) {
-        try {
-          await close();
-        } catch (error) {
-          logger.warn({ err: error, hook: name }, 'error while closing');
+      aborting.abort();
+      for (const [stage, closers] of Object.entries(stages)) {
+        for (const close of closers.reverse()) {
+          try {
+            await close();
+          } catch (error) {
+            logger.warn({ err: error, stage }, 'error while closing');
+          }
         }
       }
     })());
 
   try {
-    const consumed = Object.entries(definition.consumes ?? {}) as [Subject, Consumes<A>[Subject]][];
-    const usesNats = consumed.length > 0 || (definition.publishes?.length ?? 0) > 0;
-    let db: Db | undefined;
-    if (definition.migrations) {
-      const opened = await openDatabase(config.databaseUrl, config.database);
-      db = opened;
-      defer('database', () => opened.close());
-      await opened.migrate([...(usesNats ? messagingMigrations : []), ...definition.migrations]);
-      if (consumed.length > 0) scheduleInboxPruning(opened, config.inboxRetentionMs, logger, defer);
-    }
-    let messaging: Messaging | undefined;
-    if (usesNats) {
-      const connected = await connectMessaging(config.natsUrl, `shopflow-${definition.name}`, logger);
-      messaging = connected;
-      defer('nats', () => connected.close());
-      await ensureStreams(connected.jsm, streamsOf(definition));
-    }
-    const outbox = db && messaging && definition.publishes?.length ? new Outbox(db, messaging.js, logger) : undefined;
+    const db = definition.migrations ? await openDatabase(config.databaseUrl, config.database) : undefined;
+    if (db) stages.database.push(() => db.close());
+    const messaging = usesNats
+      ? openMessaging(config.natsUrl, `shopflow-${definition.name}`, logger, config.natsAuth)
+      : undefined;
+    if (messaging) stages.nats.push(() => messaging.close());
+    const outbox =
+      db && messaging && definition.publishes?.length
+        ? new Outbox(db, { publish: (subject, payload, options) => messaging.js.publish(subject, payload, options) }, logger)
+        : undefined;
+    let starting: string | undefined = db ? 'waiting for the database' : undefined;
+    // Made once NATS answers: it watches the streams' room (see StreamGuard).
+    let guard: StreamGuard | undefined;
     const ctx: ServiceContext = {
       config,
       logger,
@@ -145,57 +188,122 @@ export async function startService<A extends ServiceApp>(
       get outbox() {
         return outbox ?? missing(definition.name, 'published subjects');
       },
-      checks: readinessChecks(db, messaging),
-      defer,
+      checks: [
+        {
+          name: 'start-up',
+          gate: true,
+          check: () => {
+            if (starting) throw new Error(starting);
+          },
+        },
+        ...readinessChecks(db, messaging, () => guard),
+      ],
+      defer: (_name, close) => void stages.clients.push(close),
     };
     const app = await definition.build(ctx);
-    if (outbox) {
-      outbox.start();
-      defer('outbox relay', () => outbox.stop());
-    }
-    if (app.start) await app.start();
-    if (app.stop) defer(`${definition.name} work`, () => app.stop!());
-    for (const [subject, handle] of consumed) {
-      const consumer = new EventConsumer(
-        {
-          messaging: messaging!,
-          db: db ?? missing(definition.name, 'database'),
-          logger,
-          ackWaitMs: config.ackWaitMs,
-          maxDeliver: config.maxDeliver,
-        },
-        {
-          stream: streamOf(subject),
-          subject,
-          durable: durableName(definition.name, subject),
-          handle: (tx, event) => handle!(app, tx, event as never),
-        },
-      );
-      await consumer.start();
-      defer(`consumer of ${subject}`, () => consumer.stop());
-    }
     const address = await app.serves.listen(config.host, config.port);
-    defer('listener', () => app.serves.close());
-    return { app, address, db, messaging, outbox, stop };
+    stages.listener.push(() => app.serves.close());
+
+    const started = (async () => {
+      if (db) {
+        await untilAvailable('database', logger, aborting.signal, () =>
+          db.migrate([...(usesNats ? messagingMigrations : []), ...definition.migrations!]),
+        );
+        if (consumed.length > 0) {
+          stages.work.push(scheduleHourly('the inbox', logger, () => pruneInbox(db, config.inboxRetentionMs)));
+        }
+      }
+      if (outbox) {
+        outbox.start();
+        stages.relay.push(() => outbox.stop());
+      }
+      if (app.start) await app.start();
+      if (app.stop) stages.work.push(() => app.stop!());
+      starting = undefined;
+    })();
+    const consuming = (async () => {
+      await started;
+      if (!messaging) return;
+      await untilAvailable('nats', logger, aborting.signal, async () => {
+        await messaging.ready;
+        await ensureStreams(messaging.jsm, streamsOf(definition), { maxBytes: config.streamMaxBytes }, logger);
+      });
+      const watching = new StreamGuard(messaging.jsm, streamsOf(definition), logger, { outbox });
+      watching.start();
+      guard = watching;
+      stages.work.push(() => watching.stop());
+      for (const [subject, handle] of consumed) {
+        const consumer = new EventConsumer(
+          { messaging, db: db!, logger, ackWaitMs: config.ackWaitMs, maxDeliver: config.maxDeliver },
+          {
+            stream: streamOf(subject),
+            subject,
+            durable: durableName(definition.name, subject),
+            handle: (tx, event) => handle!(app, tx, event as never),
+          },
+        );
+        await untilAvailable('nats', logger, aborting.signal, () => consumer.start());
+        stages.consumers.push(() => consumer.stop());
+      }
+    })();
+    // Whoever awaits them hears of a failure; an unawaited one must not crash the process twice.
+    started.catch(() => undefined);
+    consuming.catch(() => undefined);
+    return { app, address, db, messaging, outbox, started, consuming, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-function scheduleInboxPruning(db: Db, retentionMs: number, logger: Logger, defer: ServiceContext['defer']): void {
-  const prune = () =>
-    pruneInbox(db, retentionMs).catch((error: unknown) => logger.warn({ err: error }, 'could not prune the inbox'));
-  void prune();
-  const pruning = setInterval(() => void prune(), 3600_000).unref();
-  defer('inbox pruning', () => clearInterval(pruning));
+/**
+ * Runs `attempt` until it succeeds, retrying with capped backoff while the failure is the
+ * infrastructure's (a NATS connection not made yet counts too); any other failure is thrown.
+ */
+async function untilAvailable(what: string, logger: Logger, signal: AbortSignal, attempt: () => Promise<unknown>): Promise<void> {
+  for (let n = 1; ; n++) {
+    try {
+      await attempt();
+      if (n > 1) logger.info({ attempts: n }, `${what} available; start-up goes on`);
+      return;
+    } catch (error) {
+      if (signal.aborted) throw new Error('stopped while starting', { cause: error });
+      if (!isInfrastructureFailure(error) && !isNatsUnavailable(error)) throw error;
+      const wait = backoffDelay({ baseMs: 200, maxMs: 5000 }, n);
+      if (n === 1 || n % 10 === 0)
+        logger.warn({ err: error, attempt: n, retryInMs: wait }, `${what} unavailable at start-up; will retry`);
+      await delay(wait, signal).catch(() => undefined);
+    }
+  }
+}
+
+/** NATS' own errors while the server is away (a request timing out, no responders, a closed connection). */
+function isNatsUnavailable(error: unknown): boolean {
+  const name = (error as { name?: unknown }).name;
+  const code = (error as { code?: unknown }).code;
+  return (
+    (typeof name === 'string' && /Timeout|NoResponders|Closed|Connection|RequestError/i.test(name)) ||
+    (typeof code === 'string' && /TIMEOUT|503|CONNECTION|DISCONNECT|CLOSED/i.test(code))
+  );
+}
+
+/** Runs `prune` now and hourly; returns the function that stops it. */
+export function scheduleHourly(what: string, logger: Logger, prune: () => Promise<unknown>): () => void {
+  const run = () => prune().catch((error: unknown) => logger.warn({ err: error }, `could not prune ${what}`));
+  void run();
+  const timer = setInterval(() => void run(), 3600_000).unref();
+  return () => clearInterval(timer);
 }
 
 /**
  * /ready for what a service stands on. The database is critical; NATS is not: the service keeps
  * serving reads and taking writes into its outbox while NATS is away.
  */
-function readinessChecks(db: Db | undefined, messaging: Messaging | undefined): ReadinessCheck[] {
+function readinessChecks(
+  db: Db | undefined,
+  messaging: Messaging | undefined,
+  guard: () => StreamGuard | undefined,
+): ReadinessCheck[] {
   const checks: ReadinessCheck[] = [];
   if (db) checks.push({ name: 'database', check: () => db.ping() });
   if (messaging) {
@@ -207,6 +315,8 @@ function readinessChecks(db: Db | undefined, messaging: Messaging | undefined): 
       },
     });
   }
+  // Not critical either: a full stream holds publishes in the outbox; reads and writes go on.
+  if (messaging) checks.push({ name: 'streams', critical: false, check: () => guard()?.assertRoom() });
   return checks;
 }
 
@@ -217,6 +327,13 @@ export function runServiceProcess<A extends ServiceApp>(definition: ServiceDefin
   runService(logger, config.shutdownTimeoutMs, async (shutdown) => {
     const running = await startService(definition, config, logger);
     shutdown.add(definition.name, () => running.stop());
+    logger.info({ address: running.address }, `${definition.name} listening; starting`);
+    // A failure past the point of listening (a broken migration) is as fatal as one before it.
+    await running.started;
     logger.info({ address: running.address, database: running.db?.dialect }, `${definition.name} service ready`);
+    running.consuming.catch((error: unknown) => {
+      logger.fatal({ err: error }, 'consumers could not start');
+      void shutdown.run('consumers could not start').finally(() => process.exit(1));
+    });
   });
 }

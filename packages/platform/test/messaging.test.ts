@@ -16,6 +16,7 @@ import {
   listDeadLetters,
   messagingMigrations,
   replayDeadLetter,
+  replayDeadLetters,
   type Messaging,
 } from '@shopflow/platform/messaging';
 
@@ -54,7 +55,7 @@ describe.each(['sqlite', 'postgres'] as const)('outbox, relay and inbox on %s', 
     db = await openDatabase(url);
     await db.migrate(migrations);
     messaging = await connectMessaging(nats.url, 'test', logger);
-    await ensureStreams(messaging.jsm, [Stream.Saga, Stream.DeadLetter]);
+    await ensureStreams(messaging.jsm, [Stream.Saga, Stream.DeadLetter], { maxBytes: 64 * 1024 * 1024 });
     outbox = new Outbox(db, messaging.js, logger);
     outbox.start();
     consumer = new EventConsumer(
@@ -166,5 +167,32 @@ describe.each(['sqlite', 'postgres'] as const)('outbox, relay and inbox on %s', 
       },
       { timeoutMs: 30_000 },
     );
+  });
+
+  it('replays the dead letters a filter picks, in bulk, and keeps dead letters until replayed', async () => {
+    const prefix = `flaky-bulk-${dialect}`;
+    // Both fail every delivery (3 each, however they are batched) until dead-lettered.
+    failNext = 1_000;
+    const events = [command(`${prefix}-1`), command(`${prefix}-2`)];
+    await db.transaction(async (tx) => {
+      for (const e of events) await outbox.enqueue(tx, Subject.OrderStatusCommand, e);
+    });
+    await waitFor(
+      'both dead-lettered',
+      async () => (await listDeadLetters(messaging.jsm)).filter((d) => d.reason.includes(`cannot apply ${prefix}`)).length === 2,
+      { timeoutMs: 30_000 },
+    );
+    failNext = 0;
+    const before = (await listDeadLetters(messaging.jsm)).length;
+    const replayed = await replayDeadLetters(messaging.js, messaging.jsm, {
+      consumer: durable,
+      subject: Subject.OrderStatusCommand,
+      reasonContains: `cannot apply ${prefix}`,
+    });
+    expect(replayed).toHaveLength(2);
+    expect((await listDeadLetters(messaging.jsm)).length).toBe(before - 2);
+    await waitFor('both applied', async () => (await appliedCount(prefix)) === 2);
+    // Dead letters wait for an operator: the DLQ has no age limit, unlike the event streams.
+    expect((await messaging.jsm.streams.info(Stream.DeadLetter.name)).config.max_age).toBe(0);
   });
 });

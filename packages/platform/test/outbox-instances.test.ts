@@ -21,7 +21,7 @@ describe('two relay instances sharing one PostgreSQL outbox', () => {
     db = await openDatabase(url);
     await db.migrate(messagingMigrations);
     messaging = await connectMessaging(nats.url, 'outbox-test', logger);
-    await ensureStreams(messaging.jsm, [Stream.Saga]);
+    await ensureStreams(messaging.jsm, [Stream.Saga], { maxBytes: 64 * 1024 * 1024 });
   });
   afterAll(async () => {
     await messaging?.close();

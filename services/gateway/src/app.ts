@@ -1,10 +1,17 @@
+import swaggerUi from '@fastify/swagger-ui';
+import type { Redis } from 'ioredis';
 import type { PaymentClient } from '@shopflow/payment-client';
 import { createHttpServer, httpListener, type HttpServer } from '@shopflow/platform/http';
 import type { ServiceApp, ServiceContext } from '@shopflow/platform/service';
 import { probePayments } from './adapters/payments.js';
 import { createUpstream, type UpstreamName } from './adapters/upstream.js';
+import { authenticate, authorize } from './auth/access.js';
+import type { Identity } from './auth/identity.js';
+import { registerRateLimit } from './auth/rate-limit.js';
+import { refuseAmbiguousPaths } from './routes/paths.js';
 import { paymentRoutes } from './routes/payments.js';
 import { proxyRoutes } from './routes/proxy.js';
+import type { GatewaySettings } from './settings.js';
 
 // Short, because /ready runs its checks one after another.
 const PROBE_TIMEOUT_MS = 1000;
@@ -12,13 +19,16 @@ const PROBE_TIMEOUT_MS = 1000;
 /** Base URLs (`http://host:port`) of the HTTP services behind the gateway. */
 export type UpstreamUrls = Record<UpstreamName, string>;
 
-/** Where the services behind the gateway are; tests point them at services of their own. */
+/** What the gateway stands on; tests point the upstreams at services of their own and bring their own keys. */
 export interface GatewayAdapters {
   upstreams: UpstreamUrls;
   /** Owned by the caller, which closes it after the gateway has stopped. */
   payments: PaymentClient;
-  /** How long an upstream may take to answer before the gateway gives up with 504. */
-  timeoutMs: number;
+  /** Verifies bearer tokens. */
+  identity: Identity;
+  /** Shares the rate limit's counts with the other gateways; owned by the caller. */
+  redis?: Redis;
+  settings: Omit<GatewaySettings, 'auth'>;
 }
 
 export interface GatewayApp extends ServiceApp {
@@ -28,13 +38,17 @@ export interface GatewayApp extends ServiceApp {
 /** Wires the gateway; closing it stops taking requests, lets in-flight ones finish, then closes the upstream pools. */
 export async function createGatewayApp(
   { logger }: Pick<ServiceContext, 'logger'>,
-  { upstreams, payments, timeoutMs }: GatewayAdapters,
+  { upstreams, payments, identity, redis, settings }: GatewayAdapters,
 ): Promise<GatewayApp> {
-  const pools = (Object.keys(upstreams) as UpstreamName[]).map((name) => createUpstream(name, upstreams[name]));
+  const pools = (Object.keys(upstreams) as UpstreamName[]).map((name) =>
+    createUpstream(name, upstreams[name], settings.upstreamConnections),
+  );
   const http = await createHttpServer({
     service: 'gateway',
     title: 'Shopflow API',
     logger,
+    connections: settings.connections,
+    openapi: { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } } },
     // The gateway is ready once it listens: it answers 503 for an upstream that is away, and
     // operators see which one in these non-critical checks.
     checks: [
@@ -42,8 +56,19 @@ export async function createGatewayApp(
       { name: 'payment', check: () => probePayments(payments, PROBE_TIMEOUT_MS), critical: false },
     ],
   });
-  for (const upstream of pools) await proxyRoutes(http, upstream, timeoutMs);
-  paymentRoutes(http, payments, timeoutMs);
+  http.decorateRequest('principal', undefined);
+  http.decorateRequest('tokenProblem', undefined);
+  // In this order: no ambiguous path goes further; the token is verified; the rate limit (a hook
+  // of each route registered below) counts the caller; then the route's access decides, before any body is read.
+  http.addHook('onRequest', refuseAmbiguousPaths);
+  http.addHook('onRequest', authenticate(identity));
+  http.addHook('preParsing', authorize);
+  await registerRateLimit(http, { perSecond: settings.rateLimit.perSecond, redis, prefix: settings.rateLimit.redisPrefix });
+
+  await http.register(swaggerUi, { routePrefix: '/docs' });
+  const limits = { timeoutMs: settings.upstreamTimeoutMs, queue: settings.upstreamQueue };
+  for (const upstream of pools) await proxyRoutes(http, upstream, limits);
+  paymentRoutes(http, payments, settings.upstreamTimeoutMs);
   const listener = httpListener(http);
   return {
     http,

@@ -1,112 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InventoryApi, NotificationsApi, OrdersApi, SagasApi } from '@shopflow/contracts/api';
-import { PaymentServiceService, type Payment, type PaymentServiceServer } from '@shopflow/contracts/payment-grpc';
+import { InventoryApi, NotificationsApi, OrdersApi, Role, SagasApi } from '@shopflow/contracts/api';
 import { createPaymentClient, type PaymentClient } from '@shopflow/payment-client';
-import { grpc } from '@shopflow/platform/grpc';
-import { startTestService, type TestService } from '@shopflow/devkit';
+import type { DevKey } from '@shopflow/platform/auth';
+import type { TestService } from '@shopflow/devkit';
 import { parseTraceparent } from '@shopflow/platform/tracing';
-import { createGatewayApp, type GatewayApp, type UpstreamUrls } from '../src/app.js';
-import { gatewayService } from '../src/service.js';
-
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A stand-in for one HTTP service: records every request (but /health) and answers as told (by default 200 with its name). */
-interface FakeUpstream {
-  url: string;
-  received: Received[];
-  answer: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-  close(): Promise<void>;
-}
-
-async function startFake(name: string): Promise<FakeUpstream> {
-  const app = Fastify();
-  const fake: FakeUpstream = {
-    url: '',
-    received: [],
-    answer: async (_request, reply) => reply.code(200).send({ upstream: name }),
-    close: () => app.close(),
-  };
-  // Keep the bytes exactly as they arrived, whatever the content type.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  app.get('/health', () => ({ status: 'ok' }));
-  app.all('/*', async (request, reply) => {
-    fake.received.push({
-      method: request.method,
-      url: request.url,
-      headers: request.headers,
-      body: (request.body as string | undefined) ?? '',
-    });
-    return fake.answer(request, reply);
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  fake.url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  return fake;
-}
-
-const PAYMENT: Payment = {
-  id: 'pay-1',
-  orderId: 'ord-1',
-  customerId: 'cust-1',
-  amount: 25.5,
-  status: 'SUCCESS',
-  createdAt: '2025-01-02T03:04:05.000Z',
-  updatedAt: '2025-01-02T03:04:06.000Z',
-};
-
-/** A real gRPC payment service that knows one payment and records the trace context it was sent. */
-async function startPaymentServer(): Promise<{ address: string; traceparents: (string | undefined)[]; stop(): void }> {
-  const traceparents: (string | undefined)[] = [];
-  const unimplemented = (_call: unknown, callback: grpc.sendUnaryData<never>) => callback({ code: grpc.status.UNIMPLEMENTED });
-  const impl: PaymentServiceServer = {
-    getPayment(call, callback) {
-      traceparents.push(call.metadata.get('traceparent')[0]?.toString());
-      if (call.request.paymentId === PAYMENT.id) return callback(null, PAYMENT);
-      callback({ code: grpc.status.NOT_FOUND, details: `payment ${call.request.paymentId} not found` });
-    },
-    processPayment: unimplemented,
-    refundPayment: unimplemented,
-    getPaymentByOrder: unimplemented,
-    processPayments: unimplemented,
-  };
-  const server = new grpc.Server();
-  server.addService(PaymentServiceService, impl);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
-  );
-  return { address: `127.0.0.1:${port}`, traceparents, stop: () => server.forceShutdown() };
-}
-
-/** A port nothing listens on: bound, then released. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startGateway(
-  upstreams: UpstreamUrls,
-  payments: PaymentClient,
-  timeoutMs: number,
-): Promise<{ app: TestService<GatewayApp>; url: string }> {
-  const app = await startTestService({
-    ...gatewayService,
-    build: (ctx) => createGatewayApp(ctx, { upstreams, payments, timeoutMs }),
-  });
-  return { app, url: app.address };
-}
+import type { GatewayApp, UpstreamUrls } from '../src/app.js';
+import {
+  PAYMENT,
+  bearer,
+  deadPort,
+  startFake,
+  startGateway,
+  startPaymentServer,
+  testKey,
+  testSettings,
+  type FakeUpstream,
+} from './support.js';
 
 function newTraceparent(): { header: string; traceId: string; spanId: string } {
   const traceId = randomBytes(16).toString('hex');
@@ -119,15 +29,22 @@ describe('gateway in front of reachable services', () => {
   let paymentServer: Awaited<ReturnType<typeof startPaymentServer>>;
   let payments: PaymentClient;
   let gateway: { app: TestService<GatewayApp>; url: string };
+  let key: DevKey;
+  let admin: Record<string, string>;
+  let customer: Record<string, string>;
 
   beforeAll(async () => {
+    key = await testKey();
+    admin = await bearer(key, 'ops-1', Role.Admin);
+    customer = await bearer(key, PAYMENT.customerId);
     for (const name of ['order', 'inventory', 'notification', 'saga'] as const) fakes[name] = await startFake(name);
     paymentServer = await startPaymentServer();
     payments = createPaymentClient(paymentServer.address);
     gateway = await startGateway(
+      key,
       { order: fakes.order.url, inventory: fakes.inventory.url, notification: fakes.notification.url, saga: fakes.saga.url },
       payments,
-      5000,
+      { settings: testSettings({ upstreamTimeoutMs: 5000 }) },
     );
   });
 
@@ -162,6 +79,7 @@ describe('gateway in front of reachable services', () => {
         'idempotency-key': 'key-123',
         traceparent: trace.header,
         'x-internal-user': 'admin',
+        ...customer,
       },
       body,
     });
@@ -196,7 +114,11 @@ describe('gateway in front of reachable services', () => {
     };
     fakes.order.answer = async (_request, reply) => reply.code(400).type('application/problem+json').send(upstreamProblem);
 
-    const res = await fetch(`${gateway.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(`${gateway.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...customer },
+      body,
+    });
 
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -232,7 +154,8 @@ describe('gateway in front of reachable services', () => {
   ] as const)('routes %s %s to %s', async (method, path, owner, body) => {
     const res = await fetch(`${gateway.url}${path}`, {
       method,
-      ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+      headers: body === undefined ? admin : { 'content-type': 'application/json', ...admin },
+      ...(body === undefined ? {} : { body }),
     });
 
     expect(res.status).toBe(200);
@@ -261,7 +184,7 @@ describe('gateway in front of reachable services', () => {
   it('rejects a body over the limit before it reaches a service', async () => {
     const res = await fetch(`${gateway.url}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...customer },
       body: JSON.stringify({ pad: 'x'.repeat(70 * 1024) }),
     });
 
@@ -273,7 +196,7 @@ describe('gateway in front of reachable services', () => {
   it('answers GET /payments/:id from the payment service over gRPC, in snake_case, with the trace context', async () => {
     const trace = newTraceparent();
 
-    const res = await fetch(`${gateway.url}/payments/${PAYMENT.id}`, { headers: { traceparent: trace.header } });
+    const res = await fetch(`${gateway.url}/payments/${PAYMENT.id}`, { headers: { traceparent: trace.header, ...customer } });
 
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
@@ -291,7 +214,7 @@ describe('gateway in front of reachable services', () => {
   });
 
   it('answers an unknown payment with a 404 problem', async () => {
-    const res = await fetch(`${gateway.url}/payments/pay-unknown`);
+    const res = await fetch(`${gateway.url}/payments/pay-unknown`, { headers: customer });
 
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -344,6 +267,7 @@ describe('gateway in front of reachable services', () => {
       'query:customer_id',
       'query:status',
       'query:limit',
+      'query:cursor',
     ]);
   });
 
@@ -351,10 +275,10 @@ describe('gateway in front of reachable services', () => {
     const longId = 'o'.repeat(100);
     const badBody = JSON.stringify({ customer_id: 'c1', unknown: true });
 
-    const get = await fetch(`${gateway.url}/orders/${longId}`);
+    const get = await fetch(`${gateway.url}/orders/${longId}`, { headers: customer });
     const post = await fetch(`${gateway.url}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...customer },
       body: badBody,
     });
 
@@ -372,8 +296,11 @@ describe('gateway in front of services that are down or slow', () => {
   let release: () => void = () => undefined;
   let payments: PaymentClient;
   let gateway: { app: TestService<GatewayApp>; url: string };
+  let admin: Record<string, string>;
 
   beforeAll(async () => {
+    const key = await testKey();
+    admin = await bearer(key, 'ops-1', Role.Admin);
     slow = await startFake('order');
     const held = new Promise<void>((resolve) => (release = resolve));
     slow.answer = async (_request, reply) => {
@@ -382,7 +309,9 @@ describe('gateway in front of services that are down or slow', () => {
     };
     const dead = `http://127.0.0.1:${await deadPort()}`;
     payments = createPaymentClient(`127.0.0.1:${await deadPort()}`);
-    gateway = await startGateway({ order: slow.url, inventory: dead, notification: dead, saga: dead }, payments, TIMEOUT_MS);
+    gateway = await startGateway(key, { order: slow.url, inventory: dead, notification: dead, saga: dead }, payments, {
+      settings: testSettings({ upstreamTimeoutMs: TIMEOUT_MS }),
+    });
   });
 
   afterAll(async () => {
@@ -395,7 +324,7 @@ describe('gateway in front of services that are down or slow', () => {
   it('answers 503 problem+json without internals when a service cannot be reached', async () => {
     const res = await fetch(`${gateway.url}/inventory/PROD001/reserve`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...admin },
       body: '1',
     });
 
@@ -414,7 +343,7 @@ describe('gateway in front of services that are down or slow', () => {
   it('answers 504 problem+json when a service does not answer within the timeout', async () => {
     const started = Date.now();
 
-    const res = await fetch(`${gateway.url}/orders/o-1`);
+    const res = await fetch(`${gateway.url}/orders/o-1`, { headers: admin });
 
     expect(res.status).toBe(504);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -424,7 +353,7 @@ describe('gateway in front of services that are down or slow', () => {
   });
 
   it('answers GET /payments/:id with a 503 problem when the payment service is down', async () => {
-    const res = await fetch(`${gateway.url}/payments/${PAYMENT.id}`);
+    const res = await fetch(`${gateway.url}/payments/${PAYMENT.id}`, { headers: admin });
 
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);

@@ -3,9 +3,9 @@ import { ReservationStatus } from '@shopflow/contracts';
 import { InventoryProblem } from '@shopflow/contracts/api';
 import type { Db, Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
-import { orNotFound } from '@shopflow/platform/http';
+import { notFound, orNotFound } from '@shopflow/platform/http';
 import { inventoryRepository as repo } from './db/inventory-repository.js';
-import type { Product } from './domain/product.js';
+import type { Product, VersionCondition } from './domain/product.js';
 import {
   SETTLEMENTS,
   decideReplay,
@@ -25,6 +25,21 @@ export interface PutProductResult {
   /** False when the product existed and was restocked. */
   created: boolean;
 }
+
+/** What `PUT /inventory/:id` asks for; `priceMinor` undefined keeps the price, null removes it. */
+export interface ProductChange {
+  name: string;
+  available: number;
+  priceMinor: number | null | undefined;
+}
+
+/** The seed's manual reserve or its release: the product's stock after it, and the reservation's id. */
+export interface ManualReservation {
+  product: Product;
+  reservationId: string;
+}
+
+const MANUAL_PREFIX = 'manual-';
 
 export interface ReserveResult {
   reservation: Reservation;
@@ -105,33 +120,50 @@ export function createInventory({ db }: InventoryDeps) {
   return {
     getProduct: (productId: string) => repo.findProduct(db, productId),
 
-    /** Creates a product, or renames it and sets its available stock (reserved and sold stay). */
-    async putProduct(productId: string, name: string, available: number): Promise<PutProductResult> {
+    /**
+     * Creates a product, or renames it and sets its available stock (reserved and sold stay). With
+     * a version condition (If-Match) it only restocks, and only a product still at that version:
+     * otherwise a 412, so that stock reserved since the caller read it is never overwritten.
+     */
+    async putProduct(productId: string, change: ProductChange, condition?: VersionCondition): Promise<PutProductResult> {
       const at = new Date().toISOString();
+      const stale = () =>
+        new AppError(ErrorCode.PreconditionFailed, `product ${productId} is not at the version If-Match names`, {
+          errors: [{ field: 'If-Match', reason: 'the product changed since it was read, or does not exist' }],
+        });
       // Each statement is atomic and products are never deleted, so no transaction is needed.
-      const created = await repo.createProduct(db, {
-        productId,
-        productName: name,
-        available,
-        reserved: 0,
-        sold: 0,
-        createdAt: at,
-        updatedAt: at,
-      });
-      if (created) return { product: created, created: true };
-      const product = await repo.restock(db, productId, name, available, at);
-      if (!product) throw new AppError(ErrorCode.Internal, `product ${productId} vanished while being restocked`);
+      if (condition === undefined) {
+        const created = await repo.createProduct(db, {
+          productId,
+          productName: change.name,
+          available: change.available,
+          reserved: 0,
+          sold: 0,
+          priceMinor: change.priceMinor ?? null,
+          version: 1,
+          createdAt: at,
+          updatedAt: at,
+        });
+        if (created) return { product: created, created: true };
+      } else if (!condition.any && condition.versions.length === 0) {
+        throw stale();
+      }
+      const product = await repo.restock(db, productId, change, condition, at);
+      if (!product) {
+        if (condition) throw stale();
+        throw new AppError(ErrorCode.Internal, `product ${productId} vanished while being restocked`);
+      }
       return { product, created: false };
     },
 
     /**
      * The seed's `POST /inventory/:id/reserve`: reserves stock for no order. It is recorded as a
-     * reservation of its own (`manual-<uuid>`) so the stock stays accounted for.
+     * reservation of its own (`manual-<uuid>`), whose id releases it again.
      */
-    async reserveManually(productId: string, quantity: number): Promise<Product> {
+    async reserveManually(productId: string, quantity: number): Promise<ManualReservation> {
       const at = new Date().toISOString();
       const reservation: Reservation = {
-        orderId: `manual-${randomUUID()}`,
+        orderId: `${MANUAL_PREFIX}${randomUUID()}`,
         productId,
         quantity,
         status: ReservationStatus.Reserved,
@@ -140,7 +172,20 @@ export function createInventory({ db }: InventoryDeps) {
       };
       return db.transaction(async (tx) => {
         await repo.insertReservation(tx, reservation);
-        return take(tx, productId, quantity, at);
+        return { product: await take(tx, productId, quantity, at), reservationId: reservation.orderId };
+      });
+    },
+
+    /** Releases a manual reservation of this product (a replay changes nothing); an order's reservation is not one (404). */
+    async releaseManually(productId: string, reservationId: string): Promise<ManualReservation> {
+      return db.transaction(async (tx) => {
+        const found = await repo.findReservation(tx, reservationId);
+        if (!reservationId.startsWith(MANUAL_PREFIX) || found?.productId !== productId) {
+          notFound(`manual reservation of ${productId}`, reservationId);
+        }
+        await settle(tx, 'release', reservationId, new Date().toISOString());
+        const product = orNotFound(await repo.findProduct(tx, productId), 'product', productId);
+        return { product, reservationId };
       });
     },
 

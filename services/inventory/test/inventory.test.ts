@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReservationResult } from '@shopflow/contracts';
 import { startTestService, waitFor, type TestService } from '@shopflow/devkit';
 import type { Db, Queryable } from '@shopflow/platform/db';
 import type { InventoryApp } from '../src/app.js';
@@ -161,6 +162,8 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
         available_quantity: 8,
         reserved_quantity: 2,
         sold_quantity: 0,
+        // Additive (issue 7): the id that releases the reservation.
+        reservation_id: expect.stringMatching(/^manual-[0-9a-f-]{36}$/),
       });
       expect((await call('POST', `/inventory/${id}/reserve`, 8)).body).toMatchObject({
         available_quantity: 0,
@@ -217,6 +220,81 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
       const res = await call('POST', `/inventory/${id}/reserve`, undefined, { raw: '2', contentType: 'text/plain' });
       expectProblem(res, 415, 'ctp-invalid-media-type');
       expect(await stock(id)).toEqual({ available_quantity: 5, reserved_quantity: 0, sold_quantity: 0 });
+    });
+  });
+
+  describe('manual reservations, conditional restocks and prices (issue 7)', () => {
+    it('releases a manual reservation by the id the reserve answered with, once', async () => {
+      const id = await newProduct(10);
+      const reserved = await call('POST', `/inventory/${id}/reserve`, 4);
+      const reservationId = reserved.body.reservation_id as string;
+      const released = await call('POST', `/inventory/${id}/reservations/${reservationId}/release`);
+      expect(released.status).toBe(200);
+      expect(released.body).toMatchObject({ reservation_id: reservationId, available_quantity: 10, reserved_quantity: 0 });
+      expect((await call('POST', `/inventory/${id}/reservations/${reservationId}/release`)).status).toBe(200);
+      expect(await stock(id)).toEqual({ available_quantity: 10, reserved_quantity: 0, sold_quantity: 0 });
+    });
+
+    it("does not release through the manual route another product's or an order's reservation", async () => {
+      const [id, other] = [await newProduct(10), await newProduct(10)];
+      const manual = (await call('POST', `/inventory/${id}/reserve`, 2)).body.reservation_id as string;
+      const orderId = `o-${randomUUID()}`;
+      expect((await reserve(orderId, id, 3)).status).toBe(201);
+      expectProblem(await call('POST', `/inventory/${other}/reservations/${manual}/release`), 404, 'not-found');
+      expectProblem(await call('POST', `/inventory/${id}/reservations/${orderId}/release`), 404, 'not-found');
+      expectProblem(await call('POST', `/inventory/${id}/reservations/manual-${randomUUID()}/release`), 404, 'not-found');
+      expect(await stock(id)).toEqual({ available_quantity: 5, reserved_quantity: 5, sold_quantity: 0 });
+    });
+
+    it('refuses a restock sent with the ETag of a read made before a reservation (412), and applies a fresh one', async () => {
+      const id = await newProduct(10);
+      const read = await fetch(`${base}/inventory/${id}`);
+      const etag = read.headers.get('etag')!;
+      expect(etag).toMatch(/^"\d+"$/);
+      expect((await reserve(`o-${randomUUID()}`, id, 3)).status).toBe(201); // meanwhile
+      const stale = await fetch(`${base}/inventory/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'if-match': etag },
+        body: JSON.stringify({ product_name: 'X', available_quantity: 60 }),
+      });
+      expect(stale.status).toBe(412);
+      expect(stale.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect((await call('GET', `/inventory/${id}`)).body).toMatchObject({ product_name: `Thing ${id}`, available_quantity: 7 });
+
+      const fresh = await fetch(`${base}/inventory/${id}`);
+      const applied = await fetch(`${base}/inventory/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'if-match': fresh.headers.get('etag')! },
+        body: JSON.stringify({ product_name: 'X', available_quantity: 57 }),
+      });
+      expect(applied.status).toBe(200);
+      expect(applied.headers.get('etag')).not.toBe(fresh.headers.get('etag'));
+      expect(await stock(id)).toEqual({ available_quantity: 57, reserved_quantity: 3, sold_quantity: 0 });
+    });
+
+    it('answers If-Match on a product that does not exist with 412, creating nothing', async () => {
+      const id = `P-${randomUUID().slice(0, 8)}`;
+      const res = await fetch(`${base}/inventory/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'if-match': '*' },
+        body: JSON.stringify({ product_name: 'X', available_quantity: 1 }),
+      });
+      expect(res.status).toBe(412);
+      expectProblem(await call('GET', `/inventory/${id}`), 404, 'not-found');
+    });
+
+    it('keeps a price until a PUT sets or removes it, and refuses a bad one', async () => {
+      const id = `P-${randomUUID().slice(0, 8)}`;
+      const created = await call('PUT', `/inventory/${id}`, { product_name: 'Priced', available_quantity: 5, price: 12.5 });
+      expect(created.body).toMatchObject({ price: 12.5 });
+      expect((await call('PUT', `/inventory/${id}`, { product_name: 'Priced', available_quantity: 6 })).body.price).toBe(12.5);
+      for (const price of [1.234, 0, -1]) {
+        const res = await call('PUT', `/inventory/${id}`, { product_name: 'Priced', available_quantity: 6, price });
+        expect(res.status).toBe(400);
+        expect(res.body.errors[0].field).toBe('price');
+      }
+      const removed = await call('PUT', `/inventory/${id}`, { product_name: 'Priced', available_quantity: 6, price: null });
+      expect(removed.body).not.toHaveProperty('price');
     });
   });
 
@@ -353,7 +431,7 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
   });
 
   describe('the batch endpoint', () => {
-    it('answers each operation as its own call would, in order, and applies each once', async () => {
+    it('answers each operation with its typed outcome, in order, and applies each once', async () => {
       const id = await newProduct(3);
       const [a, b, c] = [`o-${randomUUID()}`, `o-${randomUUID()}`, `o-${randomUUID()}`];
       const res = await call('POST', '/reservations/batch', {
@@ -366,34 +444,50 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
         ],
       });
       expect(res.status).toBe(200);
-      const results = res.body.results as { status: number; body: any }[];
+      const results = res.body.results as ReservationResult[];
       // a and b race for 3 items: exactly one of them gets 2.
       expect(
         results
           .slice(0, 2)
-          .map((r) => r.status)
+          .map((r) => (r.outcome === 'ok' ? `ok created=${r.created}` : r.outcome === 'rejected' ? r.code : r.outcome))
           .sort(),
-      ).toEqual([201, 409]);
-      expect(results.find((r) => r.status === 409)!.body.type).toBe('urn:shopflow:problem:insufficient-stock');
-      expect(results[2]).toMatchObject({ status: 404, body: { type: 'urn:shopflow:problem:not-found' } });
-      expect(results[3]!.status).toBe(404);
-      expect(results[4]).toMatchObject({ status: 200, body: { order_id: c, status: 'RELEASED', quantity: 0 } });
+      ).toEqual(['insufficient-stock', 'ok created=true']);
+      expect(results[2]).toMatchObject({ outcome: 'rejected', code: 'not-found' });
+      expect(results[3]).toMatchObject({ outcome: 'rejected', code: 'not-found' });
+      expect(results[4]).toEqual({
+        outcome: 'ok',
+        created: false,
+        reservation: { order_id: c, product_id: null, status: 'RELEASED', quantity: 0 },
+      });
       expect(await stock(id)).toEqual({ available_quantity: 1, reserved_quantity: 2, sold_quantity: 0 });
 
-      const winner = results[0]!.status === 201 ? a : b;
+      const winner = results[0]!.outcome === 'ok' ? a : b;
       const again = await call('POST', '/reservations/batch', {
         operations: [
           { op: 'reserve', order_id: winner, product_id: id, quantity: 2 },
           { op: 'commit', order_id: winner },
+          { op: 'release', order_id: winner },
+          { op: 'return', order_id: winner },
+          { op: 'reserve', order_id: winner, product_id: id, quantity: 2 },
+          { op: 'return', order_id: c },
         ],
       });
-      expect(again.body.results.map((r: { status: number }) => r.status)).toEqual([200, 200]);
-      expect(await stock(id)).toEqual({ available_quantity: 1, reserved_quantity: 0, sold_quantity: 2 });
+      expect(again.body.results.map((r: ReservationResult) => (r.outcome === 'rejected' ? r.code : r.outcome))).toEqual([
+        'ok',
+        'ok',
+        'conflict', // a COMMITTED reservation is given back by return, not release
+        'ok',
+        'released',
+        'conflict',
+      ]);
+      expect(again.body.results[0]).toMatchObject({ created: false, reservation: { status: 'RESERVED' } });
+      expect(again.body.results[3]).toMatchObject({ reservation: { status: 'RETURNED' } });
+      expect(await stock(id)).toEqual({ available_quantity: 3, reserved_quantity: 0, sold_quantity: 0 });
     });
 
     it('applies the operations of one order in the order given, while other orders run beside them', async () => {
       // 64 orders, each reserved then released in the same batch: if a release overtook its
-      // reserve it would leave a tombstone and the reserve would answer 409.
+      // reserve it would leave a tombstone and the reserve would be rejected.
       const id = await newProduct(64);
       const orders = Array.from({ length: 64 }, () => `o-${randomUUID()}`);
       const res = await call('POST', '/reservations/batch', {
@@ -403,11 +497,13 @@ describe.each(['postgres', 'sqlite'] as const)('inventory service on %s', (diale
         ]),
       });
       expect(res.status).toBe(200);
-      const results = res.body.results as { status: number; body: { status: string; quantity: number } }[];
-      expect(results.filter((_, i) => i % 2 === 0).map((r) => r.status)).toEqual(orders.map(() => 201));
-      expect(results.filter((_, i) => i % 2 === 1).map((r) => [r.status, r.body.status, r.body.quantity])).toEqual(
-        orders.map(() => [200, 'RELEASED', 1]),
-      );
+      const results = res.body.results as ReservationResult[];
+      expect(results.filter((_, i) => i % 2 === 0).map((r) => r.outcome === 'ok' && r.created)).toEqual(orders.map(() => true));
+      expect(
+        results
+          .filter((_, i) => i % 2 === 1)
+          .map((r) => (r.outcome === 'ok' ? [r.outcome, r.reservation.status, r.reservation.quantity] : [r.outcome])),
+      ).toEqual(orders.map(() => ['ok', 'RELEASED', 1]));
       expect(await stock(id)).toEqual({ available_quantity: 64, reserved_quantity: 0, sold_quantity: 0 });
     });
 

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderTerminalEvent } from '@shopflow/contracts';
+import type { Principal } from '@shopflow/contracts/api';
 import type { Db, Queryable } from '@shopflow/platform/db';
+import { ownedOrNotFound } from '@shopflow/platform/http';
 import type { Logger } from '@shopflow/platform/logger';
+import { toPage, type PageCursor } from '@shopflow/platform/pagination';
 import { notificationsRepository as repo } from './db/notifications-repository.js';
 import { judgeRepeat, notificationFor } from './domain/notification.js';
 import type { NotificationSender } from './domain/ports.js';
@@ -40,9 +43,15 @@ export function createNotifications({ db, logger, sender }: NotificationsDeps) {
       }
     },
 
-    get: (id: string) => repo.find(db, id),
+    /** A notification the caller may see; someone else's is the same 404 as a missing one. */
+    get: async (id: string, principal: Principal | undefined) =>
+      ownedOrNotFound(await repo.find(db, id), principal, 'notification', id),
 
-    listByCustomer: (customerId: string, limit: number) => repo.listByCustomer(db, customerId, limit),
+    /** A page of a customer's notifications, newest first. */
+    async listByCustomer(customerId: string, limit: number, after: PageCursor<string> | undefined) {
+      const rows = await repo.listByCustomer(db, customerId, limit + 1, after);
+      return toPage(rows, limit, (n) => ({ key: n.createdAt, id: n.id }));
+    },
   };
 }
 export type Notifications = ReturnType<typeof createNotifications>;

@@ -236,6 +236,54 @@ describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (di
     expect(((await badLimit.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual(['limit']);
   });
 
+  describe('ownership and pages', () => {
+    const as = (subject: string, role = 'customer') => ({ 'x-shopflow-subject': subject, 'x-shopflow-role': role });
+    const read = async (p: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${base}${p}`, { headers });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+
+    it("shows a customer its own notifications only: another's list is 403, another's notification 404", async () => {
+      const [alice, bob] = [customer('alice'), customer('bob')];
+      await settled(Subject.OrderCompleted, await publish(terminal('COMPLETED', `o-${randomUUID()}`, alice)));
+      const own = await read('/notifications', as(alice));
+      expect(own.status).toBe(200);
+      expect(own.body.notifications).toHaveLength(1);
+      const id = own.body.notifications[0].id as string;
+      expect((await read(`/notifications?customer_id=${alice}`, as(alice))).body.notifications).toEqual(own.body.notifications);
+      expect((await read(`/notifications?customer_id=${alice}`, as(bob))).status).toBe(403);
+      expect(await read(`/notifications/${id}`, as(bob))).toMatchObject({
+        status: 404,
+        body: { detail: `notification ${id} not found` },
+      });
+      expect((await read(`/notifications/${id}`, as(alice))).body.customer_id).toBe(alice);
+      expect((await read(`/notifications/${id}`, as('ops', 'admin'))).status).toBe(200);
+      expect((await read(`/notifications?customer_id=${alice}`, as('ops', 'admin'))).body.notifications).toHaveLength(1);
+      expect((await read('/notifications', as('ops', 'admin'))).status).toBe(400);
+    });
+
+    it('walks all of a long list a page at a time, without duplicates or gaps, saying when it ends', async () => {
+      const c = customer('many');
+      const orderIds = Array.from({ length: 105 }, () => `o-${randomUUID()}`);
+      const seqs = await Promise.all(orderIds.map((o) => publish(terminal('COMPLETED', o, c))));
+      await settled(Subject.OrderCompleted, Math.max(...seqs));
+      // The default page is 100: the rest is one cursor away, no longer cut off silently.
+      const first = await read(`/notifications?customer_id=${c}`);
+      expect(first.body.notifications).toHaveLength(100);
+      expect(first.body.next_cursor).toEqual(expect.any(String));
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await read(`/notifications?customer_id=${c}&limit=10${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(page.status).toBe(200);
+        seen.push(...page.body.notifications.map((n: NotificationView) => n.order_id));
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      expect(seen).toHaveLength(105);
+      expect([...seen].sort()).toEqual([...orderIds].sort());
+    });
+  });
+
   it('answers 404 problem+json for an unknown notification', async () => {
     const res = await fetch(`${base}/notifications/${randomUUID()}`);
     expect(res.status).toBe(404);

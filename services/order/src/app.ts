@@ -1,4 +1,5 @@
-import type { ServiceContext, ServiceApp } from '@shopflow/platform/service';
+import { pruneOlderThan } from '@shopflow/platform/db';
+import { scheduleHourly, type ServiceContext, type ServiceApp } from '@shopflow/platform/service';
 import { createHttpServer, httpListener, type HttpServer } from '@shopflow/platform/http';
 import type { ProductCatalog } from './domain/ports.js';
 import { createOrders, type Orders } from './orders.js';
@@ -7,6 +8,8 @@ import { orderRoutes } from './routes/orders.js';
 /** The adapters main wires to real services; tests pass their own. */
 export interface OrderAdapters {
   catalog: ProductCatalog;
+  /** How long an Idempotency-Key is remembered (at least; pruning runs hourly). Default 24 h. */
+  idempotencyKeyTtlMs?: number;
 }
 
 export interface OrderApp extends ServiceApp {
@@ -17,10 +20,25 @@ export interface OrderApp extends ServiceApp {
 /** Wires the order service's use cases and routes; `service.ts` runs it, tests swap the catalog. */
 export async function createOrderApp(
   { logger, db, outbox, checks }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks'>,
-  { catalog }: OrderAdapters,
+  { catalog, idempotencyKeyTtlMs = 24 * 3600_000 }: OrderAdapters,
 ): Promise<OrderApp> {
   const orders = createOrders({ db, outbox, catalog });
   const http = await createHttpServer({ service: 'order', logger, checks });
   orderRoutes(http, orders);
-  return { http, serves: httpListener(http), orders };
+  let stopPruning: (() => void) | undefined;
+  return {
+    http,
+    serves: httpListener(http),
+    orders,
+    start() {
+      stopPruning = scheduleHourly('idempotency keys', logger, () =>
+        pruneOlderThan(db, 'customer_idempotency_keys', 'created_at', new Date(Date.now() - idempotencyKeyTtlMs).toISOString()),
+      );
+      return Promise.resolve();
+    },
+    stop() {
+      stopPruning?.();
+      return Promise.resolve();
+    },
+  };
 }

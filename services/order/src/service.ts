@@ -1,4 +1,5 @@
-import { Subject } from '@shopflow/contracts';
+import { SERVICE_EVENTS, Subject } from '@shopflow/contracts';
+import { envInt } from '@shopflow/platform/config';
 import { serviceUrl } from '@shopflow/platform/discovery';
 import { createHttpClient } from '@shopflow/platform/http';
 import { defineService } from '@shopflow/platform/service';
@@ -10,11 +11,14 @@ import { migrations } from './db/migrations.js';
 export const orderService = defineService({
   name: 'order',
   migrations,
-  publishes: [Subject.OrderCreated, Subject.OrderCompleted, Subject.OrderCancelled, Subject.OrderFailed],
+  publishes: SERVICE_EVENTS.order.publishes,
   async build(ctx) {
     const inventory = createHttpClient(serviceUrl('inventory'));
     ctx.defer('inventory client', () => inventory.close());
-    return createOrderApp(ctx, { catalog: createInventoryCatalog(inventory) });
+    return createOrderApp(ctx, {
+      catalog: createInventoryCatalog(inventory),
+      idempotencyKeyTtlMs: envInt('IDEMPOTENCY_KEY_TTL_HOURS', 24, { min: 1 }) * 3600_000,
+    });
   },
   consumes: {
     [Subject.OrderStatusCommand]: (app, tx, command) => app.orders.applySagaCommand(tx, command),

@@ -47,6 +47,16 @@ describe.each(['sqlite', 'postgres'] as const)('order service on %s', (dialect) 
     return { status: res.status, body: (await res.json()) as any };
   };
   const get = async (p: string) => (await (await fetch(`${base}${p}`)).json()) as any;
+  const read = async (p: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}${p}`, { headers });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  /** The headers the gateway sets for a verified token. */
+  const as = (subject: string, role: 'customer' | 'admin' = 'customer') => ({
+    'x-shopflow-subject': subject,
+    'x-shopflow-role': role,
+  });
+  const customer = () => `C-${randomUUID()}`;
 
   /** Events on a subject for one order, once the outbox has handed everything to JetStream. */
   async function published(subject: string, orderId: string): Promise<any[]> {
@@ -119,6 +129,28 @@ describe.each(['sqlite', 'postgres'] as const)('order service on %s', (dialect) 
     });
     expect((await get(`/orders/${id}`)).status).toBe('COMPLETED');
     expect(await published(Subject.OrderCancelled, id)).toEqual([]);
+    // The saga's own ending is not echoed back to it.
+    expect(await published(Subject.OrderEndedByApi, id)).toEqual([]);
+  });
+
+  it('tells the saga alone of an API ending, and never of one the saga commanded', async () => {
+    const place = async () =>
+      (await post('/orders', { customer_id: 'c', product_id: 'PROD001', quantity: 3, amount: 12.5 })).body.id as string;
+    const [byApi, bySaga] = [await place(), await place()];
+    expect((await post(`/orders/${byApi}/status`, 'FAILED')).body.status).toBe('FAILED');
+    await messaging.js.publish(Subject.OrderStatusCommand, JSON.stringify(command(bySaga, 'CANCELLED')), { msgID: randomUUID() });
+    await waitFor('the commanded cancellation', async () => (await get(`/orders/${bySaga}`)).status === 'CANCELLED');
+
+    const told = await published(Subject.OrderEndedByApi, byApi);
+    expect(told).toEqual([
+      expect.objectContaining({ event_type: 'OrderEndedByApi', status: 'FAILED', quantity: 3, amount: 12.5, amount_minor: 1250 }),
+    ]);
+    expect(await published(Subject.OrderFailed, byApi)).toEqual([
+      expect.objectContaining({ event_type: 'OrderFailed', amount_minor: 1250 }),
+    ]);
+    expect(told[0].event_id).not.toBe((await published(Subject.OrderFailed, byApi))[0].event_id);
+    expect(await published(Subject.OrderCancelled, bySaga)).toHaveLength(1);
+    expect(await published(Subject.OrderEndedByApi, bySaga)).toEqual([]);
   });
 
   it('allows legal API transitions only, announcing an API cancellation', async () => {
@@ -132,5 +164,156 @@ describe.each(['sqlite', 'postgres'] as const)('order service on %s', (dialect) 
     expect(await published(Subject.OrderCancelled, id)).toEqual([
       expect.objectContaining({ event_type: 'OrderCancelled', status: 'CANCELLED' }),
     ]);
+    expect(await published(Subject.OrderEndedByApi, id)).toEqual([
+      expect.objectContaining({ event_type: 'OrderEndedByApi', status: 'CANCELLED', amount_minor: 100 }),
+    ]);
+  });
+
+  describe('ownership (principal headers as the gateway sets them)', () => {
+    const order = { product_id: 'PROD001', quantity: 1, amount: 2 };
+
+    it("answers B's read, cancel and status change of A's order with 404, and lets A and an admin act", async () => {
+      const [a, b] = [customer(), customer()];
+      const placed = await post('/orders', { ...order, customer_id: a }, as(a));
+      expect(placed.status).toBe(201);
+      const id = placed.body.id as string;
+      // The same answer as for an order that does not exist, so the id leaks nothing.
+      expect(await read(`/orders/${id}`, as(b))).toMatchObject({ status: 404, body: { detail: `order ${id} not found` } });
+      expect((await post(`/orders/${id}/status`, 'CANCELLED', as(b))).status).toBe(404);
+      expect((await read(`/orders/${id}`, as(a))).body.status).toBe('PENDING');
+      expect((await read(`/orders/${id}`, as('ops', 'admin'))).status).toBe(200);
+      expect((await post(`/orders/${id}/status`, 'CANCELLED', as(a))).body.status).toBe('CANCELLED');
+    });
+
+    it('lets a customer only cancel: any other status is 403 and changes nothing', async () => {
+      const a = customer();
+      const id = (await post('/orders', { ...order }, as(a))).body.id as string;
+      for (const status of ['CONFIRMED', 'PAYMENT_PROCESSING', 'FAILED', 'COMPLETED']) {
+        const res = await post(`/orders/${id}/status`, status, as(a));
+        expect(res.status).toBe(403);
+        expect(res.body.errors).toEqual([{ field: 'status', reason: 'a customer may only set CANCELLED' }]);
+      }
+      expect((await get(`/orders/${id}`)).status).toBe('PENDING');
+      expect((await post(`/orders/${id}/status`, 'CONFIRMED', as('ops', 'admin'))).body.status).toBe('CONFIRMED');
+    });
+
+    it("places a customer's order for itself only: another customer_id is 403, none is its own", async () => {
+      const [a, b] = [customer(), customer()];
+      const forB = await post('/orders', { ...order, customer_id: b }, as(a));
+      expect(forB.status).toBe(403);
+      expect(forB.body.errors).toEqual([{ field: 'customer_id', reason: "is not the caller's own customer id" }]);
+      expect((await get(`/orders?customer_id=${b}`)).orders).toEqual([]);
+      expect((await post('/orders', order, as(a))).body.customer_id).toBe(a);
+      expect((await post('/orders', order, as('ops', 'admin'))).status).toBe(400);
+      expect((await post('/orders', order)).body.errors).toEqual([{ field: 'customer_id', reason: 'is required' }]);
+      expect((await post('/orders', { ...order, customer_id: b }, as('ops', 'admin'))).status).toBe(201);
+    });
+
+    it("lists a customer's own orders only; another customer's list is 403", async () => {
+      const [a, b] = [customer(), customer()];
+      await post('/orders', order, as(a));
+      await post('/orders', order, as(b));
+      const own = await read('/orders', as(a));
+      expect(own.body.orders.map((o: { customer_id: string }) => o.customer_id)).toEqual([a]);
+      expect((await read(`/orders?customer_id=${a}`, as(a))).body.orders).toEqual(own.body.orders);
+      expect((await read(`/orders?customer_id=${b}`, as(a))).status).toBe(403);
+      expect((await read(`/orders?customer_id=${b}`, as('ops', 'admin'))).body.orders).toHaveLength(1);
+    });
+
+    it('refuses malformed principal headers rather than trusting the call', async () => {
+      expect((await read('/orders', { 'x-shopflow-subject': 'a', 'x-shopflow-role': 'root' })).status).toBe(400);
+      expect((await read('/orders', { 'x-shopflow-role': 'customer' })).status).toBe(400);
+    });
+
+    it('answers extra fields with 400 and an oversized body with 413, writing nothing', async () => {
+      const a = customer();
+      const extra = await post('/orders', { ...order, status: 'COMPLETED' }, as(a));
+      expect(extra.status).toBe(400);
+      expect(extra.body.errors).toEqual([{ field: 'status', reason: 'is not an allowed field' }]);
+      const huge = await post('/orders', { ...order, customer_id: 'x'.repeat(70 * 1024) }, as(a));
+      expect(huge.status).toBe(413);
+      expect((await read('/orders', as(a))).body.orders).toEqual([]);
+    });
+
+    it('scopes an Idempotency-Key to its customer: the same key from two customers makes two orders', async () => {
+      const [a, b] = [customer(), customer()];
+      const key = { 'idempotency-key': randomUUID() };
+      const first = await post('/orders', order, { ...as(a), ...key });
+      const other = await post('/orders', order, { ...as(b), ...key });
+      const again = await post('/orders', { ...order, customer_id: a }, { ...as(a), ...key });
+      expect([first.status, other.status, again.status]).toEqual([201, 201, 201]);
+      expect(other.body.id).not.toBe(first.body.id);
+      expect(other.body.customer_id).toBe(b);
+      expect(again.body.id).toBe(first.body.id);
+      expect((await post('/orders', { ...order, quantity: 2 }, { ...as(b), ...key })).status).toBe(422);
+    });
+  });
+
+  describe('prices', () => {
+    async function pricedProduct(price: number): Promise<string> {
+      const id = `P-${randomUUID().slice(0, 8)}`;
+      const res = await inventoryClient.request({
+        method: 'PUT',
+        path: `/inventory/${id}`,
+        body: { product_name: id, available_quantity: 10, price },
+      });
+      expect(res.status).toBe(201);
+      return id;
+    }
+
+    it('computes quantity × price when the amount is left out, and refuses a different one with 422', async () => {
+      const productId = await pricedProduct(2.5);
+      const placed = await post('/orders', { customer_id: customer(), product_id: productId, quantity: 3 });
+      expect(placed.status).toBe(201);
+      expect(placed.body.amount).toBe(7.5);
+      expect((await post('/orders', { customer_id: 'c', product_id: productId, quantity: 3, amount: 7.5 })).status).toBe(201);
+      const cheap = await post('/orders', { customer_id: 'c', product_id: productId, quantity: 3, amount: 0.01 });
+      expect(cheap.status).toBe(422);
+      expect(cheap.body.errors[0].field).toBe('amount');
+    });
+
+    it('refuses a free order, and a missing amount for a product without a price', async () => {
+      const free = await post('/orders', { customer_id: 'c', product_id: 'PROD001', quantity: 1, amount: 0 });
+      expect(free.status).toBe(400);
+      expect(free.body.errors[0].field).toBe('amount');
+      const none = await post('/orders', { customer_id: 'c', product_id: 'PROD001', quantity: 1 });
+      expect(none.status).toBe(400);
+      expect(none.body.errors).toEqual([{ field: 'amount', reason: 'is required: product PROD001 has no price' }]);
+    });
+  });
+
+  describe('pages', () => {
+    it('walks every order of a customer once, newest first, across pages of ties in created_at', async () => {
+      const a = customer();
+      // Placed concurrently, many share a millisecond: the id breaks the tie.
+      const placed = await Promise.all(
+        Array.from({ length: 23 }, () => post('/orders', { product_id: 'PROD001', quantity: 1, amount: 1 }, as(a))),
+      );
+      const seen: { id: string; created_at: string }[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res = await read(`/orders?limit=5${cursor ? `&cursor=${cursor}` : ''}`, as(a));
+        expect(res.status).toBe(200);
+        expect(res.body.orders.length).toBeLessThanOrEqual(5);
+        seen.push(...res.body.orders);
+        cursor = res.body.next_cursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(5);
+      expect(seen.map((o) => o.id).sort()).toEqual(placed.map((p) => p.body.id as string).sort());
+      expect(seen.map((o) => o.created_at)).toEqual(
+        seen
+          .map((o) => o.created_at)
+          .sort()
+          .reverse(),
+      );
+    });
+
+    it('answers a cursor it did not give with 400 naming the field', async () => {
+      const res = await read('/orders?cursor=bm90LWEtY3Vyc29y');
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([{ field: 'cursor', reason: 'is not a cursor this list answered with' }]);
+    });
   });
 });

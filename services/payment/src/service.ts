@@ -1,4 +1,4 @@
-import { Subject } from '@shopflow/contracts';
+import { SERVICE_EVENTS } from '@shopflow/contracts';
 import { envNumber } from '@shopflow/platform/config';
 import { defineService } from '@shopflow/platform/service';
 import { createPaymentApp } from './app.js';
@@ -9,7 +9,7 @@ import { randomDecider } from './domain/payment.js';
 export const paymentService = defineService({
   name: 'payment',
   migrations,
-  publishes: [Subject.PaymentSucceeded, Subject.PaymentFailed, Subject.PaymentRefunded],
+  publishes: SERVICE_EVENTS.payment.publishes,
   async build(ctx) {
     // The seed declines one charge in ten; read here so a bad value stops start-up.
     const successRate = envNumber('PAYMENT_SUCCESS_RATE', 0.9, { min: 0, max: 1 });

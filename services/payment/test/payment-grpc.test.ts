@@ -351,6 +351,20 @@ describe.each(['sqlite', 'postgres'] as const)('payment service over gRPC on %s'
     });
   });
 
+  it("shows a customer principal (gRPC metadata) its own payment only: another's answers as a missing one", async () => {
+    decide = randomDecider(1);
+    const res = await client.processPayment({ orderId: `o-${randomUUID()}`, customerId: 'cust-a', amount: 3 });
+    const id = res.paymentId;
+    expect((await client.getPayment({ paymentId: id }, undefined, { subject: 'cust-a', role: 'customer' })).customerId).toBe(
+      'cust-a',
+    );
+    expect((await client.getPayment({ paymentId: id }, undefined, { subject: 'ops', role: 'admin' })).id).toBe(id);
+    expect(await grpcError(client.getPayment({ paymentId: id }, undefined, { subject: 'cust-b', role: 'customer' }))).toEqual({
+      code: grpc.status.NOT_FOUND,
+      details: `payment ${id} not found`,
+    });
+  });
+
   it('answers NOT_FOUND for an unknown payment or order', async () => {
     const id = randomUUID();
     expect(await grpcError(client.getPayment({ paymentId: id }))).toEqual({

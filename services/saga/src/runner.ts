@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { EventType, Subject } from '@shopflow/contracts';
+import { EventType, SagaState, Subject } from '@shopflow/contracts';
 import type { Db } from '@shopflow/platform/db';
-import { isTransient } from '@shopflow/platform/errors';
+import { isInfrastructureFailure, isTransient } from '@shopflow/platform/errors';
 import type { Logger } from '@shopflow/platform/logger';
 import type { Outbox } from '@shopflow/platform/messaging';
 import { newSpan, parseTraceparent, runWithTrace } from '@shopflow/platform/tracing';
 import { sagaRepository as repo } from './db/saga-repository.js';
-import type { PaymentPort, StockPort } from './domain/ports.js';
+import type { PaymentPort, SagaPorts, StockPort } from './domain/ports.js';
 import {
   afterTransition,
+  currentCall,
   decide,
   isOver,
   type ActionOutcome,
@@ -42,10 +43,15 @@ export class SagaRunner {
   private readonly again = new Set<string>();
   private readonly created = new Map<string, Saga>();
   private active = 0;
+  private waiting = 0;
+  private lastOutageLog = 0;
   private stopped = false;
   private drained: (() => void) | undefined;
+  private readonly ports: SagaPorts;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.ports = { stock: deps.stock, payments: deps.payments };
+  }
 
   /**
    * Runs the saga of `orderId` now, or at `at` (epoch ms) if that is later. The one who has just
@@ -83,11 +89,6 @@ export class SagaRunner {
     if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
   }
 
-  /** Sagas being driven or waiting for a slot (for metrics and tests). */
-  get load(): { active: number; queued: number; scheduled: number } {
-    return { active: this.active, queued: this.queue.length, scheduled: this.timers.size };
-  }
-
   private enqueue(orderId: string): void {
     clearTimeout(this.timers.get(orderId));
     this.timers.delete(orderId);
@@ -106,10 +107,10 @@ export class SagaRunner {
       void this.drive(orderId)
         .catch((error: unknown) => {
           // The state in the database is intact; try again shortly rather than leave the saga idle.
-          this.deps.logger.error({ err: error, order_id: orderId }, 'saga run failed; retrying');
+          this.reportFailure(orderId, error);
           this.timers.set(
             orderId,
-            setTimeout(() => this.enqueue(orderId), 1000),
+            setTimeout(() => this.enqueue(orderId), 500 + Math.random() * 1000),
           );
         })
         .finally(() => {
@@ -120,6 +121,23 @@ export class SagaRunner {
           this.pump();
         });
     }
+  }
+
+  /**
+   * A database outage fails every saga at once: say so once every ten seconds with a count,
+   * not once per saga per second. Any other failure is the saga's own and is logged with it.
+   */
+  private reportFailure(orderId: string, error: unknown): void {
+    if (!isInfrastructureFailure(error)) {
+      this.deps.logger.error({ err: error, order_id: orderId }, 'saga run failed; retrying');
+      return;
+    }
+    this.waiting++;
+    const now = Date.now();
+    if (now - this.lastOutageLog < 10_000) return;
+    this.deps.logger.warn({ err: error, sagas: this.waiting }, 'sagas wait for the database');
+    this.lastOutageLog = now;
+    this.waiting = 0;
   }
 
   private async drive(orderId: string): Promise<void> {
@@ -135,6 +153,13 @@ export class SagaRunner {
         return;
       }
       const current: Saga = saga;
+      // A forward step must not start after an API cancellation has committed: the runner's copy
+      // may be stale since its own last commit, so it looks at the stored version first. (A
+      // compensation is safe to run either way: it is idempotent and only undoes.)
+      if (current.state === SagaState.Running && (await repo.version(this.deps.db, orderId)) !== current.version) {
+        saga = await repo.find(this.deps.db, orderId);
+        continue;
+      }
       const parent = parseTraceparent(current.traceparent ?? undefined);
       const outcome = await runWithTrace(newSpan(parent), () => this.perform(current));
       const t = decide(current, outcome, Date.now(), this.deps.policy);
@@ -147,23 +172,12 @@ export class SagaRunner {
     }
   }
 
+  /** Runs the saga's current action as its table entry says; a thrown error becomes an outcome. */
   private async perform(saga: Saga): Promise<ActionOutcome> {
-    const { stock, payments } = this.deps;
+    const call = currentCall(saga);
+    if (!call) return { kind: 'error', transient: false, reason: 'no action' };
     try {
-      switch (saga.action) {
-        case 'reserve-stock':
-          return await stock.reserve(saga);
-        case 'charge-payment':
-          return await payments.charge(saga);
-        case 'commit-stock':
-          return await stock.commit(saga);
-        case 'release-stock':
-          return await stock.release(saga);
-        case 'refund-payment':
-          return await payments.refund(saga);
-        case null:
-          return { kind: 'error', transient: false, reason: 'no action' };
-      }
+      return await call(this.ports, saga);
     } catch (error) {
       return { kind: 'error', transient: isTransient(error), reason: error instanceof Error ? error.message : String(error) };
     }

@@ -1,10 +1,11 @@
-import { OrderStatus, SagaState, toMinorUnits, type OrderCreatedEvent, type OrderTerminalEvent } from '@shopflow/contracts';
+import type { OrderCreatedEvent, OrderEndedByApiEvent } from '@shopflow/contracts';
 import type { Db, Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import { orNotFound } from '@shopflow/platform/http';
+import { toPage, type PageCursor } from '@shopflow/platform/pagination';
 import { currentTrace, formatTraceparent } from '@shopflow/platform/tracing';
-import { sagaRepository as repo } from './db/saga-repository.js';
-import { abort, afterTransition, resume, startSaga, type Saga, type Transition } from './domain/saga.js';
+import { sagaRepository as repo, type SagaFilter } from './db/saga-repository.js';
+import { abort, afterTransition, endedBeforeStart, resume, startSaga, type Saga, type Transition } from './domain/saga.js';
 import type { SagaRunner } from './runner.js';
 
 /** The orchestrator's use cases: react to order events, serve and resume sagas. */
@@ -35,33 +36,21 @@ export function createSagas(db: Db, runner: SagaRunner) {
       if (await repo.insert(tx, saga)) tx.afterCommit(() => runner.kick(saga.orderId, saga));
     },
 
-    /** orders.cancelled / orders.failed: if the saga did not cause it, undo what it did. */
-    async onOrderEnded(tx: Queryable, event: OrderTerminalEvent): Promise<void> {
-      if (event.status === OrderStatus.Completed) return;
+    /** orders.ended-by-api: the order was cancelled or failed through the API; undo what the saga did. */
+    async onOrderEndedByApi(tx: Queryable, event: OrderEndedByApiEvent): Promise<void> {
       let saga = await repo.find(tx, event.order_id, { lock: true });
       const now = Date.now();
       if (!saga) {
         // The order ended before its orders.created reached us: record a finished saga so that
         // the late orders.created starts nothing.
-        const ended: Saga = {
-          ...startSaga(
-            {
-              orderId: event.order_id,
-              customerId: event.customer_id,
-              productId: event.product_id,
-              quantity: event.quantity,
-              amountMinor: toMinorUnits(event.amount) ?? 0,
-            },
-            now,
-          ),
-          state: event.status === OrderStatus.Cancelled ? SagaState.Cancelled : SagaState.Failed,
-          action: null,
-          outcome: event.status,
-          orderEnded: true,
-          reason: `order ${event.status} before its saga started`,
+        const order = {
+          orderId: event.order_id,
+          customerId: event.customer_id,
+          productId: event.product_id,
+          quantity: event.quantity,
+          amountMinor: event.amount_minor,
         };
-        ended.steps.push({ at: now, action: 'saga', result: 'aborted', detail: ended.reason });
-        if (await repo.insert(tx, ended)) return;
+        if (await repo.insert(tx, endedBeforeStart(order, event.status, now))) return;
         // orders.created was being applied at the same moment (PostgreSQL let our insert wait for
         // it): its saga exists now, and it is that saga that must be unwound.
         saga = await repo.find(tx, event.order_id, { lock: true });
@@ -72,7 +61,11 @@ export function createSagas(db: Db, runner: SagaRunner) {
     },
 
     get: (orderId: string) => repo.find(db, orderId),
-    list: (filter: { state?: string; parked?: boolean; limit: number }) => repo.list(db, filter),
+    /** A page of sagas, newest first. */
+    async list(filter: SagaFilter, limit: number, after: PageCursor<number> | undefined) {
+      const rows = await repo.list(db, filter, limit + 1, after);
+      return toPage(rows, limit, (s) => ({ key: s.createdAt, id: s.orderId }));
+    },
     summary: () => repo.countByState(db),
 
     /** Resumes a parked saga's compensations (an operator's retry). */

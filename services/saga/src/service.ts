@@ -1,4 +1,4 @@
-import { Subject } from '@shopflow/contracts';
+import { SERVICE_EVENTS, Subject } from '@shopflow/contracts';
 import { envInt } from '@shopflow/platform/config';
 import { serviceAddress, serviceUrl } from '@shopflow/platform/discovery';
 import { createPaymentClient } from '@shopflow/payment-client';
@@ -13,7 +13,7 @@ import { migrations } from './db/migrations.js';
 export const sagaService = defineService({
   name: 'saga',
   migrations,
-  publishes: [Subject.OrderStatusCommand],
+  publishes: SERVICE_EVENTS.saga.publishes,
   async build(ctx) {
     // The orchestrator's own settings, read once here so a bad value stops start-up.
     const callTimeoutMs = envInt('SAGA_CALL_TIMEOUT_MS', 2000, { min: 50 });
@@ -36,8 +36,7 @@ export const sagaService = defineService({
   },
   consumes: {
     [Subject.OrderCreated]: (app, tx, event) => app.sagas.onOrderCreated(tx, event),
-    // An order ended through the API: the saga undoes what it did.
-    [Subject.OrderCancelled]: (app, tx, event) => app.sagas.onOrderEnded(tx, event),
-    [Subject.OrderFailed]: (app, tx, event) => app.sagas.onOrderEnded(tx, event),
+    // An order ended through the API (not the saga's own outcome echoed back): undo what was done.
+    [Subject.OrderEndedByApi]: (app, tx, event) => app.sagas.onOrderEndedByApi(tx, event),
   },
 });

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { NOTIFICATION_KINDS, NotificationChannel, TERMINAL_ORDER_STATUSES } from '../statuses.js';
 import { problemResponses } from './problem.js';
 import type { Api, ApiRoute } from './route.js';
-import { Limit, PathId } from './shared.js';
+import { Cursor, Limit, NextCursor, PathId } from './shared.js';
 
 /** One customer notification as the read API serves it. */
 export const NotificationView = Type.Object(
@@ -31,12 +31,21 @@ export const NotificationsApi = {
       url: '/notifications',
       access: 'customer',
       schema: {
-        summary: "List a customer's notifications, newest first",
+        summary: "List a customer's notifications, newest first, a page at a time",
+        description:
+          "customer_id is required, except from a customer, for whom it defaults to itself; another customer's is 403.",
         querystring: Type.Object(
-          { customer_id: Type.String({ minLength: 1, maxLength: 128 }), limit: Type.Optional(Limit) },
+          {
+            customer_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            limit: Type.Optional(Limit),
+            cursor: Type.Optional(Cursor),
+          },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ notifications: Type.Array(notification) }), ...problemResponses(400) },
+        response: {
+          200: Type.Object({ notifications: Type.Array(notification), next_cursor: NextCursor }),
+          ...problemResponses(400, 403),
+        },
       },
     },
     get: {
@@ -44,7 +53,7 @@ export const NotificationsApi = {
       url: '/notifications/:notification_id',
       access: 'customer',
       schema: {
-        summary: 'Get a notification',
+        summary: "Get a notification (another customer's is 404)",
         params: Type.Object({ notification_id: PathId }),
         response: { 200: notification, ...problemResponses(404) },
       },

@@ -3,7 +3,7 @@ import { MAX_AMOUNT } from '../money.js';
 import { ORDER_STATUSES } from '../statuses.js';
 import { problemResponses } from './problem.js';
 import type { Api, ApiRoute } from './route.js';
-import { Limit, PathId } from './shared.js';
+import { Cursor, Limit, NextCursor, PathId } from './shared.js';
 
 const CustomerOrProductId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
 const Status = Type.Union(ORDER_STATUSES.map((s) => Type.Literal(s)));
@@ -25,13 +25,16 @@ export const OrderView = Type.Object(
 );
 export type OrderView = Static<typeof OrderView>;
 
-/** The seed's `POST /orders` body. */
+/**
+ * The seed's `POST /orders` body. A customer may leave out `customer_id` (it is the token's
+ * subject); `amount` may be left out for a product with a price (it is quantity × price).
+ */
 export const PlaceOrder = Type.Object(
   {
-    customer_id: CustomerOrProductId,
+    customer_id: Type.Optional(CustomerOrProductId),
     product_id: CustomerOrProductId,
     quantity: Type.Integer({ minimum: 1, maximum: 10_000 }),
-    amount: Type.Number({ minimum: 0, maximum: MAX_AMOUNT }),
+    amount: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_AMOUNT })),
   },
   { additionalProperties: false },
 );
@@ -50,9 +53,11 @@ export const OrdersApi = {
       access: 'customer',
       schema: {
         summary: 'Place an order (PENDING); the saga takes it from there',
+        description:
+          "A customer places orders for itself only (another customer_id is 403). For a product with a price the amount is quantity × price (another amount is 422). Idempotency-Key is scoped per customer.",
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         body: PlaceOrder,
-        response: { 201: order, ...problemResponses(400, 422, 503) },
+        response: { 201: order, ...problemResponses(400, 403, 422, 503) },
       },
     },
     list: {
@@ -60,19 +65,29 @@ export const OrdersApi = {
       url: '/orders',
       access: 'customer',
       schema: {
-        summary: "List orders, newest first (a customer's with customer_id)",
+        summary: "List orders, newest first (a customer's with customer_id), a page at a time",
+        description: "A customer lists its own orders only: customer_id defaults to it, and another customer's is 403.",
         querystring: Type.Object(
-          { customer_id: Type.Optional(CustomerOrProductId), status: Type.Optional(Status), limit: Type.Optional(Limit) },
+          {
+            customer_id: Type.Optional(CustomerOrProductId),
+            status: Type.Optional(Status),
+            limit: Type.Optional(Limit),
+            cursor: Type.Optional(Cursor),
+          },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ orders: Type.Array(order) }), ...problemResponses(400) },
+        response: { 200: Type.Object({ orders: Type.Array(order), next_cursor: NextCursor }), ...problemResponses(400, 403) },
       },
     },
     get: {
       method: 'GET',
       url: '/orders/:order_id',
       access: 'customer',
-      schema: { summary: 'Get an order', params: OrderParams, response: { 200: order, ...problemResponses(404) } },
+      schema: {
+        summary: "Get an order (another customer's is 404)",
+        params: OrderParams,
+        response: { 200: order, ...problemResponses(404) },
+      },
     },
     setStatus: {
       method: 'POST',
@@ -80,9 +95,10 @@ export const OrdersApi = {
       access: 'customer',
       schema: {
         summary: 'Move an order along its state machine (body: a JSON string such as "CONFIRMED")',
+        description: 'A customer may only cancel its own orders: any other status is 403, and an order of someone else 404.',
         params: OrderParams,
         body: Status,
-        response: { 200: order, ...problemResponses(400, 404, 409) },
+        response: { 200: order, ...problemResponses(400, 403, 404, 409) },
       },
     },
   } satisfies Record<string, ApiRoute>,

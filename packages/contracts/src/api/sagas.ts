@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SAGA_STATES } from '../statuses.js';
 import { problemResponses } from './problem.js';
 import type { Api, ApiRoute } from './route.js';
-import { Limit, PathId } from './shared.js';
+import { Cursor, Limit, NextCursor, PathId } from './shared.js';
 
 const State = Type.Union(SAGA_STATES.map((s) => Type.Literal(s)));
 
@@ -53,16 +53,17 @@ export const SagasApi = {
       url: '/sagas',
       access: 'admin',
       schema: {
-        summary: 'List sagas, most recently changed first',
+        summary: 'List sagas, newest first, a page at a time',
         querystring: Type.Object(
           {
             state: Type.Optional(State),
             parked: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
             limit: Type.Optional(Limit),
+            cursor: Type.Optional(Cursor),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ sagas: Type.Array(saga) }), ...problemResponses(400) },
+        response: { 200: Type.Object({ sagas: Type.Array(saga), next_cursor: NextCursor }), ...problemResponses(400) },
       },
     },
     get: {

@@ -17,3 +17,16 @@ export const Limit = Type.String({
   pattern: '^[0-9]{1,4}$',
   description: `default ${LIST_LIMIT.default}, at most ${LIST_LIMIT.max}`,
 });
+
+/** `?cursor=`: the `next_cursor` of the page before, passed back as it came. */
+export const Cursor = Type.String({
+  minLength: 1,
+  maxLength: 512,
+  pattern: '^[A-Za-z0-9_-]+$',
+  description: "the previous page's next_cursor",
+});
+
+/** Where the next page starts (pass it as `?cursor=`); null on the last page. */
+export const NextCursor = Type.Union([Type.String(), Type.Null()], {
+  description: 'pass as ?cursor= for the next page; null on the last page',
+});

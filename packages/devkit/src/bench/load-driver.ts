@@ -15,6 +15,8 @@ export interface LoadOptions {
   threads: number;
   /** Product ids the orders pick from at random. */
   products: readonly string[];
+  /** Customers the orders pick from at random, each with its bearer token. */
+  customers: readonly { id: string; token: string }[];
 }
 
 /** wrk's totals, from the `BENCH` line of orders.lua; latencies in microseconds. */
@@ -59,9 +61,13 @@ export async function runWrk(
   tick: () => void,
 ): Promise<WrkRun> {
   const args = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.duration}s`, '--timeout', '30s'];
-  const wrk = spawn('wrk', [...args, '-s', LUA, `${gatewayUrl}/orders`, '--', ...o.products], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const wrk = spawn(
+    'wrk',
+    [...args, '-s', LUA, `${gatewayUrl}/orders`, '--', ...o.products, ...o.customers.map((c) => `${c.id}=${c.token}`)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   wrk.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   onSpawn(wrk.pid!);

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // `npm run bench -- [--duration 30] [--connections 64] [--threads 2] [--databases sqlite|postgres]
-// [--success-rate 0.9] [--drain-timeout 600] [--profile]`: starts a fresh TestSystem, drives
+// [--success-rate 0.9] [--drain-timeout 600] [--profile] [--gateway-only]`: starts a fresh TestSystem, drives
 // POST /orders through the gateway with wrk, reports each process's CPU, waits until every
 // accepted order has settled and checks DESIGN.md's invariants on what the load left behind.
+// Then it measures the gateway beside nginx on GET /inventory/:id (alone with --gateway-only).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TERMINAL_ORDER_STATUSES } from '@shopflow/contracts';
+import { Role } from '@shopflow/contracts/api';
 import { SERVICE_NAMES } from '@shopflow/platform/config';
 import { createLogger } from '@shopflow/platform/logger';
 import { connectMessaging, type Messaging } from '@shopflow/platform/messaging';
@@ -21,6 +23,7 @@ import {
   type Targets,
 } from '../bench/cpu-accounting.js';
 import { profilerEnv, summariseProfile, toggleProfilers } from '../bench/cpu-profiles.js';
+import { benchEdge, nginxInstalled } from '../bench/edge.js';
 import { checkLoad, runWrk, wrkInstalled } from '../bench/load-driver.js';
 import { countOrders, lastOrderChange, settled, total, waitQuiet } from '../bench/system-state.js';
 import { SystemDatabases, checkInvariants } from '../chaos/invariants.js';
@@ -38,6 +41,7 @@ interface Options {
   successRate: number;
   drainTimeoutS: number;
   profile: boolean;
+  gatewayOnly: boolean;
 }
 
 function readOptions(): Options {
@@ -50,6 +54,7 @@ function readOptions(): Options {
       'success-rate': { type: 'string', default: '0.9' },
       'drain-timeout': { type: 'string', default: '600' },
       profile: { type: 'boolean', default: false },
+      'gateway-only': { type: 'boolean', default: false },
     },
   });
   const num = (name: string, raw: string, min: number, max = Infinity) => {
@@ -68,6 +73,7 @@ function readOptions(): Options {
     successRate: num('success-rate', v['success-rate'], 0, 1),
     drainTimeoutS: num('drain-timeout', v['drain-timeout'], 1),
     profile: v.profile,
+    gatewayOnly: v['gateway-only'],
   };
 }
 
@@ -107,12 +113,15 @@ function printProfile(name: string, file: string): void {
 }
 
 /** Creates the bench's products, then settles one order per product so caches and pools are warm. */
-async function prepare(gw: string, dbs: SystemDatabases, messaging: Messaging): Promise<number> {
+async function prepare(system: TestSystem, dbs: SystemDatabases, messaging: Messaging): Promise<number> {
+  const gw = system.gatewayUrl;
+  const admin = await system.authorization('bench-operator', Role.Admin);
+  const primer = await system.authorization('BENCH-PRIMER');
   const send = async (url: string, method: string, body: unknown) =>
     (
       await fetch(url, {
         method,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(method === 'PUT' ? admin : primer) },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       })
@@ -153,7 +162,12 @@ async function main(): Promise<number> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const logPath = path.join(os.tmpdir(), `shopflow-bench-${stamp}.log`);
   const log = fs.createWriteStream(logPath);
-  let env: Record<string, string> = { LOG_LEVEL: 'warn', PAYMENT_SUCCESS_RATE: String(o.successRate) };
+  // The rate limit stays on, as in production, but high enough that one load generator is never limited.
+  let env: Record<string, string> = {
+    LOG_LEVEL: 'warn',
+    PAYMENT_SUCCESS_RATE: String(o.successRate),
+    GATEWAY_RATE_LIMIT: '1000000',
+  };
   let profileDir: string | undefined;
   if (o.profile) {
     profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-bench-profile-'));
@@ -165,6 +179,14 @@ async function main(): Promise<number> {
   say(`bench: service logs in ${logPath}`);
 
   const system = await TestSystem.start({ databases: o.databases, env, sink: (name, line) => log.write(`[${name}] ${line}\n`) });
+  if (o.gatewayOnly) {
+    try {
+      return await edge(system, o);
+    } finally {
+      await system.stop();
+      log.end();
+    }
+  }
   const closers: (() => Promise<void>)[] = [];
   let wrkPid: number | undefined;
   const stopAll = async () => {
@@ -177,10 +199,14 @@ async function main(): Promise<number> {
   try {
     const dbs = await SystemDatabases.open(system.databaseUrls);
     closers.push(() => dbs.close());
-    const messaging = await connectMessaging(system.natsUrl, 'shopflow-bench', createLogger('bench', 'silent'));
+    const messaging = await connectMessaging(system.natsUrl, 'shopflow-bench', createLogger('bench', 'silent'), system.natsAdmin);
     closers.push(() => messaging.close());
     const gw = system.gatewayUrl;
-    const baseline = await prepare(gw, dbs, messaging);
+    const baseline = await prepare(system, dbs, messaging);
+    // Customers with tokens of their own: each order is placed by the customer it is for.
+    const customers = await Promise.all(
+      Array.from({ length: 64 }, async (_, i) => ({ id: `BENCH-C${i + 1}`, token: await system.token(`BENCH-C${i + 1}`) })),
+    );
     const servicePids = Object.fromEntries(SERVICE_NAMES.map((s) => [s, system.services[s].pid]));
 
     const targets: Targets = () => {
@@ -200,7 +226,7 @@ async function main(): Promise<number> {
     let ticks = 0;
     const loadStart = Date.now();
     const { summary: w, report } = await runWrk(
-      { ...o, products: PRODUCTS },
+      { ...o, products: PRODUCTS, customers },
       gw,
       (pid) => {
         wrkPid = pid;
@@ -284,10 +310,25 @@ async function main(): Promise<number> {
     say(
       `\nbench accepted_rps=${acceptedRps.toFixed(1)} settled_rps=${settledRps.toFixed(1)} p99_ms=${(w.p99Us / 1000).toFixed(1)} drain_s=${drainS.toFixed(1)} violations=${violations.length}`,
     );
-    return violations.length === 0 ? 0 : 1;
+    const edgeCode = await edge(system, o);
+    return violations.length === 0 ? edgeCode : 1;
   } finally {
     await stopAll();
   }
+}
+
+/** The gateway beside nginx on the catalog read; non-zero when a request failed (a 429 included). */
+async function edge(system: TestSystem, o: Options): Promise<number> {
+  if (!nginxInstalled()) {
+    say('\nedge: nginx not found (apt-get install -y nginx): gateway vs nginx skipped');
+    return 0;
+  }
+  const load = { duration: o.duration, connections: o.connections, threads: o.threads };
+  const r = await benchEdge(system.gatewayUrl, system.url('inventory'), 'PROD001', load, say);
+  say(
+    `\nbench edge_gateway_rps=${r.gateway.rps.toFixed(0)} edge_nginx_rps=${r.nginx.rps.toFixed(0)} edge_ratio=${r.ratio.toFixed(2)}`,
+  );
+  return r.gateway.failures + r.nginx.failures === 0 ? 0 : 1;
 }
 
 main().then(

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@shopflow/platform/logger';
 import { connectMessaging } from '@shopflow/platform/messaging';
+import { Role } from '@shopflow/contracts/api';
 import { LoadGenerator } from '../chaos/load.js';
 import { Prng } from '../chaos/prng.js';
 import {
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
       LOG_LEVEL: 'info',
     },
   });
-  const messaging = await connectMessaging(system.natsUrl, 'shopflow-chaos', createLogger('chaos', 'silent'));
+  const messaging = await connectMessaging(system.natsUrl, 'shopflow-chaos', createLogger('chaos', 'silent'), system.natsAdmin);
   // Opened once the faults are over: the harness has no business with a database while it is down.
   let dbs: SystemDatabases | undefined;
   let keepData = false;
@@ -98,11 +99,12 @@ async function main(): Promise<number> {
     const expectedOrders = rate * Math.max(60, minutes * 60);
     const stockEach = Math.max(20, Math.ceil((expectedOrders * 2 * 0.6) / productCount));
     const initialStock = new Map<string, number>();
+    const admin = await system.authorization('chaos-operator', Role.Admin);
     for (let i = 0; i < productCount; i++) {
       const id = `CHAOS-${seed}-${i}`;
       const res = await fetch(`${system.gatewayUrl}/inventory/${id}`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...admin },
         body: JSON.stringify({ product_name: `Chaos ${i}`, available_quantity: stockEach }),
       });
       if (res.status !== 201) throw new Error(`could not create product ${id}: ${res.status}`);
@@ -111,6 +113,7 @@ async function main(): Promise<number> {
 
     const load = new LoadGenerator({
       gatewayUrl: system.gatewayUrl,
+      authorization: (customerId) => system.authorization(customerId),
       products: [...initialStock.keys()],
       rate,
       cancelRate: 0.05,
@@ -184,7 +187,7 @@ async function main(): Promise<number> {
     if (violations.length > 0) {
       keepData = true;
       say(`kept for a post-mortem: ${Object.values(system.databaseUrls).join(' ')} (NATS store ${system.nats?.storeDir ?? '-'})`);
-      // The URLs above go through proxies that end with the run: the databases are on the cluster's own port.
+      // The URLs above go through switches that end with the run: the databases are on the cluster's own port.
       if (system.postgres)
         say(`start its PostgreSQL with: ${system.postgres.startCommand()} (databases on port ${system.postgres.port})`);
     }

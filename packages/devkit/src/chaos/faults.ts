@@ -150,15 +150,15 @@ export async function postgresOutage(ctx: FaultContext, outageMs: number): Promi
 async function postgresDown(ctx: FaultContext, signal: 'SIGKILL' | 'SIGINT', downMs: number): Promise<number> {
   const how = signal === 'SIGKILL' ? 'kill -9' : 'fast shutdown';
   ctx.say(`postgres down for ${(downMs / 1000).toFixed(1)} s (${how}, back on the same data)`);
-  const proxies = Object.values(ctx.system.databaseProxies);
+  const switches = Object.values(ctx.system.databaseSwitches);
   const before = pids(ctx);
   await ctx.system.postgres!.kill(signal);
-  // Otherwise the proxies would accept connections and drop them, where a dead server refuses them.
-  await Promise.all(proxies.map((p) => p.cutOff()));
+  // Otherwise the switches would accept connections and drop them, where a dead server refuses them.
+  await Promise.all(switches.map((p) => p.down()));
   const long = downMs >= PROBE_AFTER_MS + PROBE_TIMEOUT_MS;
   const [answer] = await Promise.all([long ? probeDuringOutage(ctx) : undefined, sleep(downMs)]);
   await ctx.system.postgres!.restart();
-  await Promise.all(proxies.map((p) => p.restore()));
+  await Promise.all(switches.map((p) => p.up()));
   ctx.say('postgres back');
   await allReady(ctx, READY_AFTER_OUTAGE_MS, `after postgres came back from ${how}`);
   survived(ctx, before, `a postgres ${how} of ${(downMs / 1000).toFixed(1)} s`);
@@ -186,16 +186,16 @@ async function probeDuringOutage(ctx: FaultContext): Promise<string | undefined>
  * the rest of the system runs on and sends it events: the consumer's redelivery budget is spent.
  */
 export async function cutOffDatabase(ctx: FaultContext, outageMs: number): Promise<number> {
-  const proxies = ctx.system.databaseProxies;
+  const switches = ctx.system.databaseSwitches;
   // The services that consume events (payment and inventory only answer calls).
-  const names = (['order', 'saga', 'notification'] as const).filter((s) => proxies[s]);
+  const names = (['order', 'saga', 'notification'] as const).filter((s) => switches[s]);
   if (names.length === 0) return 0;
   const name = ctx.prng.pick(names);
   ctx.say(`${name}'s database cut off for ${(outageMs / 1000).toFixed(1)} s`);
   const before = pids(ctx);
-  await proxies[name]!.cutOff();
+  await switches[name]!.down();
   await sleep(outageMs);
-  await proxies[name]!.restore();
+  await switches[name]!.up();
   ctx.say(`${name}'s database back`);
   await allReady(ctx, READY_AFTER_OUTAGE_MS, `after ${name}'s database came back`);
   survived(ctx, before, `a cut-off of ${name}'s database`);

@@ -2,6 +2,8 @@ import { Prng } from './prng.js';
 
 export interface LoadOptions {
   gatewayUrl: string;
+  /** `Authorization` headers for a customer (TestSystem's `authorization`). */
+  authorization: (customerId: string) => Promise<Record<string, string>>;
   products: readonly string[];
   /** Orders started per second (all workers together). */
   rate: number;
@@ -60,11 +62,12 @@ export class LoadGenerator {
   /** One order for the first product, tried once within `timeoutMs`; a 201 counts as acknowledged. */
   async probe(timeoutMs = 10_000): Promise<ProbeAnswer> {
     const productId = this.options.products[0]!;
+    const auth = await this.options.authorization('chaos-probe');
     const started = Date.now();
     try {
       const res = await fetch(`${this.options.gatewayUrl}/orders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': this.prng.id() },
+        headers: { 'content-type': 'application/json', 'idempotency-key': this.prng.id(), ...auth },
         body: JSON.stringify({ customer_id: 'chaos-probe', product_id: productId, quantity: 1, amount: 1 }),
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -110,8 +113,10 @@ export class LoadGenerator {
     amount: number;
     cancelAfterMs: number | undefined;
   }): Promise<void> {
+    const customerId = `chaos-${order.key.slice(0, 4)}`;
+    const auth = await this.options.authorization(customerId);
     const body = JSON.stringify({
-      customer_id: `chaos-${order.key.slice(0, 4)}`,
+      customer_id: customerId,
       product_id: order.productId,
       quantity: order.quantity,
       amount: order.amount,
@@ -120,14 +125,14 @@ export class LoadGenerator {
       try {
         const res = await fetch(`${this.options.gatewayUrl}/orders`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': order.key },
+          headers: { 'content-type': 'application/json', 'idempotency-key': order.key, ...auth },
           body,
           signal: AbortSignal.timeout(10_000),
         });
         const answer = (await res.json().catch(() => ({}))) as { id?: string };
         if (res.status === 201 && answer.id) {
           this.result.acknowledged.set(answer.id, { productId: order.productId, quantity: order.quantity, amount: order.amount });
-          if (order.cancelAfterMs !== undefined) await this.cancel(answer.id, order.cancelAfterMs);
+          if (order.cancelAfterMs !== undefined) await this.cancel(answer.id, order.cancelAfterMs, auth);
           return;
         }
         if (res.status < 500) {
@@ -143,14 +148,14 @@ export class LoadGenerator {
     }
   }
 
-  private async cancel(orderId: string, afterMs: number): Promise<void> {
+  private async cancel(orderId: string, afterMs: number, auth: Record<string, string>): Promise<void> {
     await sleep(afterMs);
     this.result.cancelRequests++;
     for (let attempt = 1; attempt <= 50; attempt++) {
       try {
         const res = await fetch(`${this.options.gatewayUrl}/orders/${orderId}/status`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...auth },
           body: '"CANCELLED"',
           signal: AbortSignal.timeout(10_000),
         });

@@ -1,5 +1,5 @@
 import { loadDatabaseOptions, type DatabaseOptions } from '../config.js';
-import { PostgresDb, ensurePostgresDatabase } from './postgres.js';
+import { PostgresDb } from './postgres.js';
 import { SqliteDb } from './sqlite.js';
 import type { Db } from './types.js';
 
@@ -10,11 +10,17 @@ export { ensurePostgresDatabase } from './postgres.js';
  * Opens a service's database: `postgres://…` (created if missing) or `sqlite:<file>` (the
  * embedded default). Migrations are the caller's to run.
  */
-export async function openDatabase(url: string, options: DatabaseOptions = loadDatabaseOptions({})): Promise<Db> {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    await ensurePostgresDatabase(url);
-    return new PostgresDb(url, options.poolSize);
-  }
+export function openDatabase(url: string, options: DatabaseOptions = loadDatabaseOptions({})): Promise<Db> {
+  // A throw in the executor rejects the promise.
+  return new Promise((resolve) => resolve(createDb(url, options)));
+}
+
+/**
+ * Nothing here waits for a server: a service opens its database while PostgreSQL is away, and
+ * the first call (migrate, which also creates the database) fails fast and is retried.
+ */
+function createDb(url: string, options: DatabaseOptions): Db {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return new PostgresDb(url, options);
   if (url.startsWith('sqlite:')) return new SqliteDb(url.slice('sqlite:'.length), options.sqliteSynchronous);
   throw new Error(`unsupported database url ${url.replace(/\/\/[^@]*@/, '//***@')}: use postgres://… or sqlite:<file>`);
 }
@@ -23,3 +29,27 @@ export async function openDatabase(url: string, options: DatabaseOptions = loadD
 export const sqlFragments = {
   forUpdate: (db: { dialect: string }) => (db.dialect === 'postgres' ? ' FOR UPDATE' : ''),
 };
+
+/**
+ * Deletes the rows of `table` whose `column` is below `before`, a batch at a time, so that no
+ * statement holds the database (or, on SQLite, the event loop) for long. Returns how many went.
+ * `table` and `column` are the caller's constants, never input.
+ */
+export async function pruneOlderThan(
+  db: Db,
+  table: string,
+  column: string,
+  before: number | string,
+  batchSize = 1000,
+): Promise<number> {
+  const row = db.dialect === 'postgres' ? 'ctid' : 'rowid';
+  const sql = `DELETE FROM ${table} WHERE ${row} IN (SELECT ${row} FROM ${table} WHERE ${column} < $1 LIMIT $2)`;
+  let total = 0;
+  for (;;) {
+    const deleted = await db.execute(sql, [before, batchSize]);
+    total += deleted;
+    if (deleted < batchSize) return total;
+    // Let requests and events in between batches.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

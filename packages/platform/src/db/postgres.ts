@@ -1,4 +1,6 @@
 import pg from 'pg';
+import type { DatabaseOptions } from '../config.js';
+import { AppError, InfrastructureError } from '../errors.js';
 import type { Db, Migration, Queryable, Row } from './types.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value stored here stays below 2^53.
@@ -9,14 +11,36 @@ const types = {
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock
 
+// SQLSTATE classes that say the server cannot serve now, not that the statement is wrong:
+// 08 connection exception, 53 insufficient resources (disk full, too many connections), 57 operator
+// intervention (shutdown, statement timeout), 58 system error (I/O).
+const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58']);
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** A node-postgres error as the rest of the system reads it: infrastructure failures become InfrastructureError. */
+export function pgFailure(error: unknown): unknown {
+  if (error instanceof AppError || !(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  const sqlState = typeof code === 'string' && code.length === 5 ? code : undefined;
+  const unavailable =
+    (sqlState !== undefined && UNAVAILABLE_CLASSES.has(sqlState.slice(0, 2))) ||
+    (typeof code === 'string' && UNAVAILABLE_ERRNO.has(code)) ||
+    // node-postgres's own connection failures carry no code.
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|not queryable|Client was closed/i.test(
+      error.message,
+    );
+  return unavailable ? new InfrastructureError('database', error.message, error) : error;
+}
+
 /** Creates the database named in `url` when it does not exist yet (connecting to `postgres`). */
-export async function ensurePostgresDatabase(url: string): Promise<void> {
+export async function ensurePostgresDatabase(url: string, connectTimeoutMs = 5000): Promise<void> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   if (!name) return;
   const admin = new URL(url);
   admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: connectTimeoutMs });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -47,7 +71,9 @@ class StatementNames {
 
 function queryable(client: pg.Pool | pg.PoolClient, names: StatementNames, hooks?: (() => void)[]): Queryable {
   const run = (sql: string, params: readonly unknown[]) =>
-    client.query({ name: names.of(sql, params), text: sql, values: params as unknown[] });
+    client.query({ name: names.of(sql, params), text: sql, values: params as unknown[] }).catch((error: unknown) => {
+      throw pgFailure(error);
+    });
   return {
     dialect: 'postgres',
     afterCommit: (fn) => (hooks ? void hooks.push(fn) : fn()),
@@ -63,8 +89,27 @@ export class PostgresDb implements Db {
   private readonly direct: Queryable;
   private readonly names = new StatementNames();
 
-  constructor(url: string, poolSize = 10) {
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+  private readonly connectTimeoutMs: number;
+
+  constructor(
+    private readonly url: string,
+    options: Pick<DatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'>,
+  ) {
+    this.connectTimeoutMs = options.connectTimeoutMs;
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize,
+      types,
+      // Every call has a deadline: getting a connection, each statement on the server, and the
+      // same on the client for a server that is frozen rather than down.
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      query_timeout: options.statementTimeoutMs + 1000,
+      idle_in_transaction_session_timeout: options.statementTimeoutMs * 3,
+      // Notice a peer that vanished without closing (a host gone) on pooled, idle connections.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     // An idle client that loses its connection emits here; without a listener the process dies.
     this.pool.on('error', () => undefined);
     this.direct = queryable(this.pool, this.names);
@@ -84,7 +129,13 @@ export class PostgresDb implements Db {
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.pool.connect().catch((error: unknown) => {
+        throw pgFailure(error);
+      });
+      // The pool stops listening for errors on a client it lends out: a connection that dies
+      // between two statements of ours would otherwise crash the process. The next statement fails instead.
+      const ignore = () => undefined;
+      client.on('error', ignore);
       const hooks: (() => void)[] = [];
       let broken: Error | undefined;
       let result: T;
@@ -96,8 +147,9 @@ export class PostgresDb implements Db {
         // A connection that cannot even roll back is dropped from the pool, not reused.
         await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         if (attempt < 5 && RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
-        throw error;
+        throw pgFailure(error);
       } finally {
+        client.removeListener('error', ignore);
         client.release(broken);
       }
       for (const hook of hooks) hook();
@@ -106,6 +158,9 @@ export class PostgresDb implements Db {
   }
 
   async migrate(migrations: readonly Migration[]): Promise<void> {
+    await ensurePostgresDatabase(this.url, this.connectTimeoutMs).catch((error: unknown) => {
+      throw pgFailure(error);
+    });
     await this.transaction(async (tx) => {
       // Serialises sibling instances that start together.
       await tx.query('SELECT pg_advisory_xact_lock(7150001)');
@@ -120,7 +175,7 @@ export class PostgresDb implements Db {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    await this.direct.query('SELECT 1');
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { DatabaseOptions } from '../config.js';
+import { InfrastructureError } from '../errors.js';
 import type { Db, Migration, Queryable, Row } from './types.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -53,6 +54,19 @@ function bindable(value: unknown): unknown {
   return value;
 }
 
+// Codes that say the database file cannot be used right now (locked, full, I/O), not that the
+// statement is wrong: https://www.sqlite.org/rescode.html
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|NOMEM|READONLY|PROTOCOL)/;
+
+/** An SQLite error as the rest of the system reads it: infrastructure failures become InfrastructureError. */
+function sqliteFailure(error: unknown): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE.test(code) && !(error instanceof InfrastructureError)) {
+    return new InfrastructureError('database', `${code}: ${(error as Error).message}`, error);
+  }
+  return error;
+}
+
 /**
  * The embedded default: one better-sqlite3 connection in WAL mode. Calls are synchronous, so a
  * promise-chained mutex keeps one transaction's awaits from interleaving with other callers.
@@ -63,14 +77,14 @@ export class SqliteDb implements Db {
   private readonly statements = new Map<string, { stmt: Statement; order: number[] }>();
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(file: string, synchronous: DatabaseOptions['sqliteSynchronous'] = 'NORMAL') {
+  constructor(file: string, synchronous: DatabaseOptions['sqliteSynchronous'] = 'NORMAL', busyTimeoutMs = 5000) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     // WAL: a commit is appended to the log with write(2) before it returns, so a killed
     // process loses nothing committed; NORMAL skips the fsync that only power loss needs.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${synchronous}`);
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     this.db.pragma('foreign_keys = ON');
     // A larger page cache and rarer checkpoints: checkpoints copy the log into the file and fsync it.
     this.db.pragma('cache_size = -65536');
@@ -88,16 +102,24 @@ export class SqliteDb implements Db {
   }
 
   private runQuery<T>(sql: string, params: readonly unknown[]): T[] {
-    const { stmt, order } = this.prepare(sql);
-    const args = order.map((i) => bindable(params[i]));
-    if (stmt.reader) return stmt.all(...args) as T[];
-    stmt.run(...args);
-    return [];
+    try {
+      const { stmt, order } = this.prepare(sql);
+      const args = order.map((i) => bindable(params[i]));
+      if (stmt.reader) return stmt.all(...args) as T[];
+      stmt.run(...args);
+      return [];
+    } catch (error) {
+      throw sqliteFailure(error);
+    }
   }
 
   private runExecute(sql: string, params: readonly unknown[]): number {
-    const { stmt, order } = this.prepare(sql);
-    return stmt.run(...order.map((i) => bindable(params[i]))).changes;
+    try {
+      const { stmt, order } = this.prepare(sql);
+      return stmt.run(...order.map((i) => bindable(params[i]))).changes;
+    } catch (error) {
+      throw sqliteFailure(error);
+    }
   }
 
   /** Serialises access: the next caller starts only when the previous one has finished. */
@@ -167,6 +189,29 @@ export class SqliteDb implements Db {
       this.flushScheduled = true;
       void this.exclusive(() => this.flushTransactions());
     }
+    // Every caller in the group hears back exactly once, whatever fails: a BEGIN refused with
+    // SQLITE_BUSY, a failed ROLLBACK TO or COMMIT. Nobody is left waiting on a promise forever.
+    const waiting = new Set(batch);
+    const settle = (item: PendingTx, outcome: () => void) => {
+      if (waiting.delete(item)) outcome();
+    };
+    try {
+      await this.runGroup(batch, settle);
+    } catch (error) {
+      if (this.db.inTransaction) {
+        try {
+          this.control.rollback();
+        } catch {
+          // The connection lost the transaction already; nothing more to undo.
+        }
+      }
+      const failure = sqliteFailure(error);
+      for (const item of waiting) item.reject(failure);
+    }
+  }
+
+  /** One physical transaction for `batch`, each member inside its own savepoint; see transaction(). */
+  private async runGroup(batch: PendingTx[], settle: (item: PendingTx, outcome: () => void) => void): Promise<void> {
     const done: { item: PendingTx; result: unknown; hooks: (() => void)[] }[] = [];
     this.control.begin();
     for (const item of batch) {
@@ -182,23 +227,17 @@ export class SqliteDb implements Db {
           this.control.release();
         } else {
           // SQLite abandoned the whole transaction (I/O error, disk full): the ones before went with it.
-          for (const d of done) d.item.reject(error);
+          for (const d of done) settle(d.item, () => d.item.reject(sqliteFailure(error)));
           done.length = 0;
           this.control.begin();
         }
-        item.reject(error);
+        settle(item, () => item.reject(sqliteFailure(error)));
       }
     }
     this.txHooks = [];
-    try {
-      this.control.commit();
-    } catch (error) {
-      if (this.db.inTransaction) this.control.rollback();
-      for (const d of done) d.item.reject(error);
-      return;
-    }
+    this.control.commit();
     for (const d of done) {
-      d.item.resolve(d.result);
+      settle(d.item, () => d.item.resolve(d.result));
       for (const hook of d.hooks) hook();
     }
   }

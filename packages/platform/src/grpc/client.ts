@@ -25,18 +25,19 @@ export function appErrorOfGrpc(error: grpc.ServiceError, label: string): AppErro
 }
 
 /**
- * Wraps a unary method as a promise. Each call carries the current trace context as metadata and
- * a deadline (`timeoutMs`, else `defaultTimeoutMs`), and fails with `appErrorOfGrpc(error, label)`.
+ * Wraps a unary method as a promise. Each call carries the current trace context and `headers` as
+ * metadata and a deadline (`timeoutMs`, else `defaultTimeoutMs`), and fails with `appErrorOfGrpc(error, label)`.
  */
 export function unaryCall<Req, Res>(
   method: UnaryMethod<Req, Res>,
   label: string,
   defaultTimeoutMs: number,
-): (request: Req, timeoutMs?: number) => Promise<Res> {
-  return (request, timeoutMs = defaultTimeoutMs) =>
+): (request: Req, timeoutMs?: number, headers?: Record<string, string>) => Promise<Res> {
+  return (request, timeoutMs = defaultTimeoutMs, headers) =>
     new Promise<Res>((resolve, reject) => {
       const metadata = new grpc.Metadata();
       for (const [k, v] of Object.entries(traceHeaders())) metadata.set(k, v);
+      if (headers) for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
       method(request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) =>
         error ? reject(appErrorOfGrpc(error, label)) : resolve(response),
       );

@@ -76,9 +76,10 @@ export function listenAddress(host: string, port: number): string {
 /**
  * Adapts an async function to a grpc-js unary handler: runs it in the caller's trace context and
  * maps AppErrors to their gRPC status; anything else is INTERNAL without internals in the message.
+ * `fn` also gets the call's metadata (see `metadataHeaders`).
  */
 export function unaryHandler<Req, Res>(
-  fn: (request: Req) => Promise<Res>,
+  fn: (request: Req, metadata: grpc.Metadata) => Promise<Res>,
   onUnexpected: (error: unknown) => void,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
@@ -87,7 +88,7 @@ export function unaryHandler<Req, Res>(
     const parent = parseTraceparent(call.metadata.get('traceparent')[0]?.toString());
     const span = newSpan(parent);
     runWithTrace(span, () => {
-      fn(call.request).then(
+      fn(call.request, call.metadata).then(
         (response) => callback(null, response),
         (error: unknown) => {
           if (error instanceof AppError) {
@@ -99,4 +100,11 @@ export function unaryHandler<Req, Res>(
       );
     });
   };
+}
+
+/** A call's text metadata as the header record that `principalOf` and friends read (binary entries left out). */
+export function metadataHeaders(metadata: grpc.Metadata): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata.getMap())) if (typeof v === 'string') headers[k] = v;
+  return headers;
 }

@@ -3,12 +3,15 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { AppError, httpStatusOf, type FieldError } from '../errors.js';
+import { AppError, ErrorCode, httpStatusOf, type FieldError } from '../errors.js';
 import type { Listener } from '../lifecycle.js';
 import { formatTraceparent, newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
 import { PROBLEM_CONTENT_TYPE, Problem, problem, problemOf } from './problem.js';
 
 export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
+
+/** What a 503 asks the client to wait before trying again, in seconds. */
+export const RETRY_AFTER_S = 1;
 
 /** The server as a service's listener: listen on host:port, close draining in-flight requests. */
 export function httpListener(http: HttpServer): Listener {
@@ -21,6 +24,11 @@ export interface ReadinessCheck {
   /** Throws (or rejects) when the dependency is not usable. */
   check: () => unknown;
   critical?: boolean;
+  /**
+   * While this check fails (it must answer synchronously), every request but /health, /ready and
+   * /openapi.json answers 503 with Retry-After: the service is not able to serve yet.
+   */
+  gate?: boolean;
 }
 
 export interface HttpServerOptions {
@@ -31,6 +39,22 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** Title for the generated OpenAPI document at /openapi.json. */
   title?: string;
+  /** More of the OpenAPI document's top level (`components.securitySchemes`, say). */
+  openapi?: Record<string, unknown>;
+  /** Socket limits for a server that faces clients; Node's defaults otherwise. */
+  connections?: ConnectionLimits;
+}
+
+/** How long a client may take and how many sockets it may hold. */
+export interface ConnectionLimits {
+  /** Until the request's headers are complete; at most `requestMs`. */
+  headersMs: number;
+  /** Until the whole request (headers and body) is in. */
+  requestMs: number;
+  /** An idle kept-alive socket is closed after this. */
+  keepAliveMs: number;
+  /** Sockets beyond this are closed as they arrive. */
+  maxConnections: number;
 }
 
 interface AjvError {
@@ -70,21 +94,50 @@ function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
  * per request, GET /health, GET /ready and a generated /openapi.json.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const limits = options.connections;
   const app = Fastify({
     loggerInstance: options.logger,
     // Per-request log lines cost more than the request at a thousand orders a second; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     return503OnClosing: true,
+    ...(limits && {
+      keepAliveTimeout: limits.keepAliveMs,
+      requestTimeout: limits.requestMs,
+      // Node checks the header and request deadlines every connectionsCheckingInterval (30 s by default).
+      http: { headersTimeout: limits.headersMs, connectionsCheckingInterval: Math.min(1000, limits.headersMs) },
+    }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpServer;
+  if (limits) app.server.maxConnections = limits.maxConnections;
 
   // A JSON API: a text/plain body is an unsupported media type (415), not a string to validate.
   app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);
   await app.register(swagger, {
-    openapi: { info: { title: options.title ?? `Shopflow ${options.service}`, version: '1.0.0' } },
+    openapi: { ...options.openapi, info: { title: options.title ?? `Shopflow ${options.service}`, version: '1.0.0' } },
   });
+
+  const gates = (options.checks ?? []).filter((c) => c.gate);
+  if (gates.length > 0) {
+    app.addHook('onRequest', (request, reply, done) => {
+      const path = request.url.split('?')[0];
+      if (path === '/health' || path === '/ready' || path === '/openapi.json') return done();
+      for (const gate of gates) {
+        try {
+          gate.check();
+        } catch (error) {
+          reply.header('retry-after', String(RETRY_AFTER_S));
+          const detail = error instanceof Error ? error.message : 'starting';
+          return void sendProblem(
+            reply,
+            problem(503, 'unavailable', `${options.service} is starting: ${detail}`, undefined, request.url),
+          );
+        }
+      }
+      done();
+    });
+  }
 
   app.addHook('onRequest', (request, reply, done) => {
     const ctx = newSpan(parseTraceparent(request.headers.traceparent as string | undefined));
@@ -102,6 +155,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     }
     if (error instanceof AppError) {
       if (httpStatusOf[error.code] >= 500) request.log.warn({ err: error }, 'request failed');
+      // A dependency is away: tell the client when to come back rather than leave it guessing.
+      if (error.code === ErrorCode.Unavailable) reply.header('retry-after', String(RETRY_AFTER_S));
       return sendProblem(reply, problemOf(error, request.url));
     }
     if ((error as { code?: string }).code === 'UND_ERR_ABORTED' || request.raw.destroyed) {

@@ -2,8 +2,9 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@na
 import { nanos } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { validateEvent, type EventOf, type Subject } from '@shopflow/contracts';
+import { pruneOlderThan } from '../db/index.js';
 import type { Db, Queryable } from '../db/types.js';
-import { isTransient } from '../errors.js';
+import { isInfrastructureFailure, isTransient } from '../errors.js';
 import { backoffDelay } from '../retry.js';
 import { newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
 import type { Messaging } from './connection.js';
@@ -50,6 +51,7 @@ export class EventConsumer<S extends Subject> {
   private scheduled = false;
   private readonly batchSize: number;
   private readonly log: Logger;
+  private infrastructureFailures = 0;
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -130,13 +132,18 @@ export class EventConsumer<S extends Subject> {
       const slice = batch.slice(i, i + this.batchSize);
       try {
         await this.apply(slice);
-      } catch {
+      } catch (error) {
+        if (isInfrastructureFailure(error)) {
+          // The database is away, not the events: all of them wait for it, none is tried alone.
+          for (const item of slice) this.waitForInfrastructure(item.msg, error);
+          continue;
+        }
         // One bad event must not hold the others back: apply them one by one.
         for (const item of slice) {
           try {
             await this.apply([item]);
-          } catch (error) {
-            await this.fail(item.msg, error);
+          } catch (itemError) {
+            await this.fail(item.msg, itemError);
           }
         }
       }
@@ -155,10 +162,13 @@ export class EventConsumer<S extends Subject> {
         await runWithTrace(newSpan(parent), () => this.spec.handle(tx, event, msg));
       }
     });
+    this.infrastructureFailures = 0;
     for (const { msg } of items) msg.ack();
   }
 
   private async fail(msg: JsMsg, error: unknown): Promise<void> {
+    // Only an event that fails against a healthy database is the event's fault.
+    if (isInfrastructureFailure(error) || !(await this.databaseHealthy())) return this.waitForInfrastructure(msg, error);
     const deliveries = msg.info.deliveryCount;
     if (!isTransient(error) || deliveries >= this.deps.maxDeliver) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -168,6 +178,37 @@ export class EventConsumer<S extends Subject> {
     const retryIn = backoffDelay({ baseMs: 200, maxMs: 10_000 }, deliveries);
     this.log.warn({ err: error, subject: msg.subject, deliveries, retryIn }, 'event failed; will retry');
     msg.nak(retryIn);
+  }
+
+  /**
+   * The infrastructure failed, not the event: it comes back after a capped backoff, however many
+   * deliveries that takes, and is never dead-lettered for it. /ready shows the database meanwhile.
+   */
+  private waitForInfrastructure(msg: JsMsg, error: unknown): void {
+    const retryIn = backoffDelay({ baseMs: 500, maxMs: 10_000 }, msg.info.deliveryCount);
+    this.infrastructureFailures++;
+    if (this.infrastructureFailures === 1 || this.infrastructureFailures % 100 === 0) {
+      this.log.warn(
+        { err: error, subject: msg.subject, failures: this.infrastructureFailures, retryIn },
+        'cannot apply events while a dependency is unavailable; they wait',
+      );
+    }
+    msg.nak(retryIn);
+  }
+
+  private async databaseHealthy(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.deps.db.ping(),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('ping timed out')), 2000))),
+      ]);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Dead-letters a message and terminates it; if the DLQ is unreachable the message stays unacked and comes back. */
@@ -183,7 +224,7 @@ export class EventConsumer<S extends Subject> {
   }
 }
 
-/** Deletes inbox rows older than `retentionMs` (far beyond JetStream's duplicate window). */
-export async function pruneInbox(db: Db, retentionMs: number): Promise<number> {
-  return db.execute('DELETE FROM inbox WHERE received_at < $1', [Date.now() - retentionMs]);
+/** Deletes inbox rows older than `retentionMs` (far beyond JetStream's duplicate window), in small batches. */
+export function pruneInbox(db: Db, retentionMs: number): Promise<number> {
+  return pruneOlderThan(db, 'inbox', 'received_at', Date.now() - retentionMs);
 }

@@ -84,3 +84,29 @@ export async function replayDeadLetter(js: JetStreamClient, jsm: JetStreamManage
   await jsm.streams.deleteMessage(Stream.DeadLetter.name, seq);
   return letter;
 }
+
+/** Which dead letters a bulk replay takes; every field narrows it. */
+export interface DeadLetterFilter {
+  /** The original subject, e.g. `orders.created`. */
+  subject?: string;
+  /** The durable consumer that gave up on it, e.g. `saga-orders-created`. */
+  consumer?: string;
+  /** A piece of the reason. */
+  reasonContains?: string;
+}
+
+/** Replays every parked dead letter that matches `filter`, oldest first; returns those replayed. */
+export async function replayDeadLetters(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  filter: DeadLetterFilter = {},
+): Promise<DeadLetter[]> {
+  const replayed: DeadLetter[] = [];
+  for (const letter of await listDeadLetters(jsm, Number.MAX_SAFE_INTEGER)) {
+    if (filter.subject && letter.subject !== filter.subject) continue;
+    if (filter.consumer && letter.consumer !== filter.consumer) continue;
+    if (filter.reasonContains && !letter.reason.includes(filter.reasonContains)) continue;
+    replayed.push(await replayDeadLetter(js, jsm, letter.seq));
+  }
+  return replayed;
+}

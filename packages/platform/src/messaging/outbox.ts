@@ -42,7 +42,7 @@ export class Outbox {
 
   constructor(
     private readonly db: Db,
-    private readonly js: JetStreamClient,
+    private readonly js: Pick<JetStreamClient, 'publish'>,
     private readonly logger: Logger,
     options: RelayOptions = {},
   ) {
@@ -80,11 +80,22 @@ export class Outbox {
     this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the relay after one last bounded flush, so that a clean shutdown leaves nothing
+   * committed behind for the next start (what it cannot publish now stays, and is not lost).
+   */
+  async stop(flushForMs = 2000): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     this.stopController.abort();
     this.wake?.();
     await this.loop;
+    const deadline = Date.now() + flushForMs;
+    try {
+      while (Date.now() < deadline && (await this.flush()) > 0);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'outbox not flushed at shutdown; the next start publishes it');
+    }
   }
 
   /** Rows not yet acknowledged by JetStream. */

@@ -14,10 +14,13 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** Opens no connection yet: the pool connects on first use and keeps connections alive for reuse. */
-export function createUpstream(name: UpstreamName, url: string): Upstream {
-  // Enough connections for bursts of concurrent requests; each is reused for many requests.
-  const pool = new Pool(url, { connections: 64, pipelining: 1 });
+/**
+ * Opens no connection yet: the pool connects on first use and keeps up to `connections` alive for
+ * reuse. Requests beyond them wait in the pool's queue, which the proxy bounds.
+ */
+export function createUpstream(name: UpstreamName, url: string, connections = 64): Upstream {
+  // A service that does not accept a connection in time is as good as away.
+  const pool = new Pool(url, { connections, pipelining: 1, connectTimeout: 2000 });
   return {
     name,
     url,

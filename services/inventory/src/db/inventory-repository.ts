@@ -1,7 +1,7 @@
 import type { ReservationStatus } from '@shopflow/contracts';
 import type { Queryable } from '@shopflow/platform/db';
 import { sqlFragments } from '@shopflow/platform/db';
-import type { Product, StockMove } from '../domain/product.js';
+import type { Product, StockMove, VersionCondition } from '../domain/product.js';
 import type { Reservation } from '../domain/reservation.js';
 
 interface ProductRow {
@@ -10,6 +10,8 @@ interface ProductRow {
   available: number;
   reserved: number;
   sold: number;
+  price_minor: number | null;
+  version: number;
   created_at: string;
   updated_at: string;
 }
@@ -23,7 +25,7 @@ interface ReservationRow {
   updated_at: string;
 }
 
-const PRODUCT_COLUMNS = 'product_id, product_name, available, reserved, sold, created_at, updated_at';
+const PRODUCT_COLUMNS = 'product_id, product_name, available, reserved, sold, price_minor, version, created_at, updated_at';
 const RESERVATION_COLUMNS = 'order_id, product_id, quantity, status, created_at, updated_at';
 
 function toProduct(r: ProductRow): Product {
@@ -33,6 +35,8 @@ function toProduct(r: ProductRow): Product {
     available: Number(r.available),
     reserved: Number(r.reserved),
     sold: Number(r.sold),
+    priceMinor: r.price_minor === null ? null : Number(r.price_minor),
+    version: Number(r.version),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -59,18 +63,32 @@ export const inventoryRepository = {
   /** Inserts a product; undefined when it exists already (then restock it). */
   async createProduct(q: Queryable, p: Product): Promise<Product | undefined> {
     const rows = await q.query<ProductRow>(
-      `INSERT INTO products (${PRODUCT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO products (${PRODUCT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (product_id) DO NOTHING RETURNING ${PRODUCT_COLUMNS}`,
-      [p.productId, p.productName, p.available, p.reserved, p.sold, p.createdAt, p.updatedAt],
+      [p.productId, p.productName, p.available, p.reserved, p.sold, p.priceMinor, p.version, p.createdAt, p.updatedAt],
     );
     return rows[0] && toProduct(rows[0]);
   },
 
-  /** Renames a product and sets its available stock; undefined when there is no such product. */
-  async restock(q: Queryable, productId: string, name: string, available: number, at: string): Promise<Product | undefined> {
+  /**
+   * Renames a product and sets its available stock, and its price unless `priceMinor` is undefined;
+   * only when its version meets `condition`, if any. Undefined when no product matched.
+   */
+  async restock(
+    q: Queryable,
+    productId: string,
+    change: { name: string; available: number; priceMinor: number | null | undefined },
+    condition: VersionCondition | undefined,
+    at: string,
+  ): Promise<Product | undefined> {
+    const params: unknown[] = [productId, change.name, change.available, at];
+    const price = change.priceMinor === undefined ? '' : `, price_minor = $${params.push(change.priceMinor)}`;
+    const versions =
+      condition && !condition.any ? ` AND version IN (${condition.versions.map((v) => `$${params.push(v)}`).join(', ')})` : '';
     const rows = await q.query<ProductRow>(
-      `UPDATE products SET product_name = $2, available = $3, updated_at = $4 WHERE product_id = $1 RETURNING ${PRODUCT_COLUMNS}`,
-      [productId, name, available, at],
+      `UPDATE products SET product_name = $2, available = $3, updated_at = $4, version = version + 1${price}
+       WHERE product_id = $1${versions} RETURNING ${PRODUCT_COLUMNS}`,
+      params,
     );
     return rows[0] && toProduct(rows[0]);
   },
@@ -82,7 +100,7 @@ export const inventoryRepository = {
   async moveStock(q: Queryable, productId: string, m: StockMove, at: string): Promise<Product | undefined> {
     const rows = await q.query<ProductRow>(
       `UPDATE products
-       SET available = available + $2, reserved = reserved + $3, sold = sold + $4, updated_at = $5
+       SET available = available + $2, reserved = reserved + $3, sold = sold + $4, updated_at = $5, version = version + 1
        WHERE product_id = $1 AND available + $2 >= 0 AND reserved + $3 >= 0 AND sold + $4 >= 0
        RETURNING ${PRODUCT_COLUMNS}`,
       [productId, m.available, m.reserved, m.sold, at],

@@ -47,4 +47,12 @@ export const migrations: readonly Migration[] = [
         ON CONFLICT DO NOTHING;`,
     },
   },
+  {
+    id: '003_product_price_and_version',
+    // version grows with every change of a product's row, stock moves included: a restock sent
+    // with If-Match applies only if nothing moved since the operator read it.
+    sql: `
+      ALTER TABLE products ADD COLUMN price_minor BIGINT CHECK (price_minor > 0);
+      ALTER TABLE products ADD COLUMN version BIGINT NOT NULL DEFAULT 0;`,
+  },
 ];

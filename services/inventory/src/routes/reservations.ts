@@ -1,7 +1,14 @@
 import { Type } from '@sinclair/typebox';
+import {
+  ReservationBatchRequest,
+  ReservationBatchResponse,
+  type ReservationOperation,
+  type ReservationRejectionCode,
+  type ReservationResult,
+} from '@shopflow/contracts';
 import { Id, Quantity } from '@shopflow/contracts/api';
-import { AppError, httpStatusOf } from '@shopflow/platform/errors';
-import { Problem, problem, problemOf, problemResponses, orNotFound, type HttpServer } from '@shopflow/platform/http';
+import { AppError, ErrorCode } from '@shopflow/platform/errors';
+import { problemResponses, orNotFound, type HttpServer } from '@shopflow/platform/http';
 import type { Inventory } from '../inventory.js';
 import { ReservationView, toReservationView } from './schemas.js';
 
@@ -9,19 +16,27 @@ const OrderParams = Type.Object({ order_id: Id });
 
 const CreateReservation = Type.Object({ order_id: Id, product_id: Id, quantity: Quantity }, { additionalProperties: false });
 
-const Operation = Type.Union([
-  Type.Object({ op: Type.Literal('reserve'), order_id: Id, product_id: Id, quantity: Quantity }, { additionalProperties: false }),
-  Type.Object(
-    { op: Type.Union([Type.Literal('commit'), Type.Literal('release'), Type.Literal('return')]), order_id: Id },
-    { additionalProperties: false },
-  ),
-]);
-
 const SETTLEMENT_SUMMARIES = {
   commit: 'Commit a reservation: reserved stock becomes sold (idempotent)',
   release: 'Release a reservation: reserved stock becomes available (idempotent; with no reservation, records a tombstone)',
   return: 'Return a committed reservation: sold stock becomes available (idempotent; compensates a commit)',
 } as const;
+
+/** The business "no" an error stands for in a batch answer; undefined for a fault. */
+function rejectionOf(error: unknown): ReservationResult | undefined {
+  if (!(error instanceof AppError)) return undefined;
+  const code: ReservationRejectionCode | undefined =
+    error.type === 'insufficient-stock'
+      ? 'insufficient-stock'
+      : error.type === 'reservation-released'
+        ? 'released'
+        : error.code === ErrorCode.NotFound
+          ? 'not-found'
+          : error.code === ErrorCode.Conflict
+            ? 'conflict'
+            : undefined;
+  return code && { outcome: 'rejected', code, detail: error.message };
+}
 
 /** The saga's reservation API, keyed by order id; every call is idempotent. */
 export function reservationRoutes(app: HttpServer, inventory: Inventory): void {
@@ -65,15 +80,10 @@ export function reservationRoutes(app: HttpServer, inventory: Inventory): void {
     {
       schema: {
         summary:
-          'Several reservation calls in one request, each answered as its own call would be (status and body). ' +
+          'Several reservation calls in one request, each answered with a typed outcome (ok, rejected with a code, or error). ' +
           'The saga gathers the calls of one moment here, which saves a request per order at high load.',
-        body: Type.Object({ operations: Type.Array(Operation, { minItems: 1, maxItems: 256 }) }, { additionalProperties: false }),
-        response: {
-          200: Type.Object({
-            results: Type.Array(Type.Object({ status: Type.Integer(), body: Type.Union([reservation, Type.Ref(Problem)]) })),
-          }),
-          ...problemResponses(400),
-        },
+        body: ReservationBatchRequest,
+        response: { 200: ReservationBatchResponse, ...problemResponses(400) },
       },
     },
     async (request) => {
@@ -90,17 +100,19 @@ export function reservationRoutes(app: HttpServer, inventory: Inventory): void {
       );
       return { results };
 
-      async function apply(op: (typeof request.body.operations)[number]) {
+      async function apply(op: ReservationOperation): Promise<ReservationResult> {
         try {
           if (op.op === 'reserve') {
             const r = await inventory.reserve({ orderId: op.order_id, productId: op.product_id, quantity: op.quantity });
-            return { status: r.created ? 201 : 200, body: toReservationView(r.reservation) };
+            return { outcome: 'ok', created: r.created, reservation: toReservationView(r.reservation) };
           }
-          return { status: 200, body: toReservationView(await inventory[op.op](op.order_id)) };
+          return { outcome: 'ok', created: false, reservation: toReservationView(await inventory[op.op](op.order_id)) };
         } catch (error) {
-          if (error instanceof AppError) return { status: httpStatusOf[error.code], body: problemOf(error) };
+          const rejected = rejectionOf(error);
+          if (rejected) return rejected;
           request.log.error({ err: error, op }, 'batched reservation call failed');
-          return { status: 500, body: problem(500, 'internal') };
+          // Like a 5xx body: no internals.
+          return { outcome: 'error', detail: error instanceof AppError ? error.code : 'internal' };
         }
       }
     },

@@ -17,4 +17,11 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX IF NOT EXISTS notifications_customer_idx ON notifications (customer_id, created_at);`,
   },
+  {
+    id: '002_notifications_page_index',
+    // A page of a customer's list is one range of (customer_id, created_at, id); the old index lacked the tie-breaker.
+    sql: `
+      DROP INDEX IF EXISTS notifications_customer_idx;
+      CREATE INDEX IF NOT EXISTS notifications_customer_page_idx ON notifications (customer_id, created_at, id);`,
+  },
 ];

@@ -1,5 +1,6 @@
 import type { NotificationChannel, NotificationKind, TerminalOrderStatus } from '@shopflow/contracts';
 import type { Queryable } from '@shopflow/platform/db';
+import { afterCursor, type PageCursor } from '@shopflow/platform/pagination';
 import type { Notification } from '../domain/notification.js';
 
 interface NotificationRow {
@@ -49,11 +50,14 @@ export const notificationsRepository = {
     return rows[0] && toNotification(rows[0]);
   },
 
-  /** A customer's notifications, newest first. */
-  async listByCustomer(q: Queryable, customerId: string, limit: number): Promise<Notification[]> {
+  /** Up to `limit` of a customer's notifications after `after`, newest first: one range of the customer index. */
+  async listByCustomer(q: Queryable, customerId: string, limit: number, after: PageCursor | undefined): Promise<Notification[]> {
+    const params: unknown[] = [customerId];
     const rows = await q.query<NotificationRow>(
-      `SELECT ${COLUMNS} FROM notifications WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
-      [customerId, limit],
+      `SELECT ${COLUMNS} FROM notifications
+       WHERE customer_id = $1${after ? ` AND ${afterCursor(after, 'created_at', 'id', params)}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.push(limit)}`,
+      params,
     );
     return rows.map(toNotification);
   },

@@ -1,5 +1,7 @@
 import { NotificationsApi, type NotificationView } from '@shopflow/contracts/api';
-import { listLimit, orNotFound, type HttpServer } from '@shopflow/platform/http';
+import { AppError } from '@shopflow/platform/errors';
+import { customerScope, listLimit, requestPrincipal, type HttpServer } from '@shopflow/platform/http';
+import { decodeCursor } from '@shopflow/platform/pagination';
 import type { Notification } from '../domain/notification.js';
 import type { Notifications } from '../notifications.js';
 
@@ -25,16 +27,17 @@ export function notificationRoutes(app: HttpServer, notifications: Notifications
   app.route({
     ...list,
     async handler(request) {
-      const found = await notifications.listByCustomer(request.query.customer_id, listLimit(request.query.limit));
-      return { notifications: found.map(toNotificationView) };
+      const { limit, cursor } = request.query;
+      const customerId = customerScope(requestPrincipal(request), request.query.customer_id);
+      if (customerId === undefined) throw AppError.invalid('customer_id', 'is required');
+      const page = await notifications.listByCustomer(customerId, listLimit(limit), decodeCursor(cursor, 'string'));
+      return { notifications: page.items.map(toNotificationView), next_cursor: page.nextCursor };
     },
   });
 
   app.route({
     ...get,
-    handler: async (request) => {
-      const id = request.params.notification_id;
-      return toNotificationView(orNotFound(await notifications.get(id), 'notification', id));
-    },
+    handler: async (request) =>
+      toNotificationView(await notifications.get(request.params.notification_id, requestPrincipal(request))),
   });
 }

@@ -1,7 +1,14 @@
 import type { Queryable } from '@shopflow/platform/db';
 import { sqlFragments } from '@shopflow/platform/db';
 import type { OrderStatus } from '@shopflow/contracts';
+import { afterCursor, type PageCursor } from '@shopflow/platform/pagination';
 import type { Order } from '../domain/order.js';
+
+/** Which orders a list shows. */
+export interface OrderFilter {
+  customerId?: string;
+  status?: OrderStatus;
+}
 
 interface OrderRow {
   id: string;
@@ -54,14 +61,16 @@ export const ordersRepository = {
     return rows[0] && toOrder(rows[0]);
   },
 
-  async list(q: Queryable, filter: { customerId?: string; status?: string; limit: number }): Promise<Order[]> {
+  /** Up to `limit` orders after `after`, newest first: a range of one of the (…, created_at, id) indexes. */
+  async list(q: Queryable, filter: OrderFilter, limit: number, after: PageCursor | undefined): Promise<Order[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.customerId) where.push(`customer_id = $${params.push(filter.customerId)}`);
     if (filter.status) where.push(`status = $${params.push(filter.status)}`);
+    if (after) where.push(afterCursor(after, 'created_at', 'id', params));
     const rows = await q.query<OrderRow>(
       `SELECT ${COLUMNS} FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id LIMIT $${params.push(filter.limit)}`,
+       ORDER BY created_at DESC, id DESC LIMIT $${params.push(limit)}`,
       params,
     );
     return rows.map(toOrder);
@@ -71,19 +80,20 @@ export const ordersRepository = {
     await q.execute('UPDATE orders SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1', [id, status, reason, at]);
   },
 
-  /** Claims an idempotency key; false when the key was taken before (then see findKey). */
-  async claimKey(q: Queryable, key: string, requestHash: string, orderId: string, at: string): Promise<boolean> {
+  /** Claims a customer's idempotency key; false when that customer used the key before (then see findKey). */
+  async claimKey(q: Queryable, customerId: string, key: string, requestHash: string, orderId: string, at: string): Promise<boolean> {
     const n = await q.execute(
-      'INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-      [key, requestHash, orderId, at],
+      `INSERT INTO customer_idempotency_keys (customer_id, key, request_hash, order_id, created_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [customerId, key, requestHash, orderId, at],
     );
     return n === 1;
   },
 
-  async findKey(q: Queryable, key: string): Promise<{ request_hash: string; order_id: string } | undefined> {
+  async findKey(q: Queryable, customerId: string, key: string): Promise<{ request_hash: string; order_id: string } | undefined> {
     const rows = await q.query<{ request_hash: string; order_id: string }>(
-      'SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1',
-      [key],
+      'SELECT request_hash, order_id FROM customer_idempotency_keys WHERE customer_id = $1 AND key = $2',
+      [customerId, key],
     );
     return rows[0];
   },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ORDER_STATUSES, type OrderStatus as Status } from '@shopflow/contracts';
-import { TRANSITIONS, decideRequestedTransition, decideSagaTransition } from './order.js';
+import { TRANSITIONS, decideRequestedTransition, decideSagaTransition, priceOrder } from './order.js';
 
 describe('the order state machine', () => {
   it('lets PENDING, CONFIRMED and PAYMENT_PROCESSING move on, and terminal statuses nowhere', () => {
@@ -31,5 +31,18 @@ describe('the order state machine', () => {
     expect(apply('COMPLETED', 'COMPLETED')).toBe('unchanged');
     expect(apply('CANCELLED', 'FAILED')).toBe('rejected'); // a terminal order never changes again
     expect(apply('FAILED', 'COMPLETED')).toBe('rejected');
+  });
+});
+
+describe('pricing an order', () => {
+  it("takes the client's amount for a product without a price, and needs one", () => {
+    expect(priceOrder(2, 9999, null)).toEqual({ kind: 'priced', amountMinor: 9999 });
+    expect(priceOrder(2, undefined, null)).toEqual({ kind: 'missing' });
+  });
+
+  it('charges quantity × price, and refuses a client amount that differs', () => {
+    expect(priceOrder(3, undefined, 250)).toEqual({ kind: 'priced', amountMinor: 750 });
+    expect(priceOrder(3, 750, 250)).toEqual({ kind: 'priced', amountMinor: 750 });
+    expect(priceOrder(3, 1, 250)).toEqual({ kind: 'mismatch', expectedMinor: 750 });
   });
 });

@@ -61,3 +61,21 @@ export function decideSagaTransition(from: OrderStatus, to: OrderStatus): Transi
   }
   return { kind: 'apply' };
 }
+
+export type PricingDecision =
+  | { kind: 'priced'; amountMinor: number }
+  /** The product has no price and the client sent no amount. */
+  | { kind: 'missing' }
+  /** The client's amount is not quantity × price. */
+  | { kind: 'mismatch'; expectedMinor: number };
+
+/**
+ * What an order is charged, in minor units. A product's price is the server's to apply: the amount
+ * is quantity × price, and a client amount must equal it. Without a price, the client's amount stands.
+ */
+export function priceOrder(quantity: number, clientAmountMinor: number | undefined, priceMinor: number | null): PricingDecision {
+  if (priceMinor === null) return clientAmountMinor === undefined ? { kind: 'missing' } : { kind: 'priced', amountMinor: clientAmountMinor };
+  const expectedMinor = quantity * priceMinor;
+  if (clientAmountMinor !== undefined && clientAmountMinor !== expectedMinor) return { kind: 'mismatch', expectedMinor };
+  return { kind: 'priced', amountMinor: expectedMinor };
+}

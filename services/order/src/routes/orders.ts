@@ -1,6 +1,8 @@
 import { fromMinorUnits } from '@shopflow/contracts';
 import { OrdersApi, type OrderView } from '@shopflow/contracts/api';
-import { listLimit, orNotFound, type HttpServer } from '@shopflow/platform/http';
+import { AppError } from '@shopflow/platform/errors';
+import { customerScope, listLimit, requestPrincipal, type HttpServer } from '@shopflow/platform/http';
+import { decodeCursor } from '@shopflow/platform/pagination';
 import type { Order } from '../domain/order.js';
 import type { Orders } from '../orders.js';
 
@@ -27,7 +29,12 @@ export function orderRoutes(app: HttpServer, orders: Orders): void {
   app.route({
     ...place,
     async handler(request, reply) {
-      const { order, replayed } = await orders.place(request.body, request.headers['idempotency-key']);
+      const customerId = customerScope(requestPrincipal(request), request.body.customer_id);
+      if (customerId === undefined) throw AppError.invalid('customer_id', 'is required');
+      const { order, replayed } = await orders.place(
+        { ...request.body, customer_id: customerId },
+        request.headers['idempotency-key'],
+      );
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(201).header('location', `/orders/${order.id}`).send(toOrderView(order));
     },
@@ -35,25 +42,26 @@ export function orderRoutes(app: HttpServer, orders: Orders): void {
 
   app.route({
     ...get,
-    handler: async (request) =>
-      toOrderView(orNotFound(await orders.get(request.params.order_id), 'order', request.params.order_id)),
+    handler: async (request) => toOrderView(await orders.get(request.params.order_id, requestPrincipal(request))),
   });
 
   app.route({
     ...list,
     async handler(request) {
-      const { customer_id, status, limit } = request.query;
-      const found = await orders.list({
-        ...(customer_id ? { customerId: customer_id } : {}),
-        ...(status ? { status } : {}),
-        limit: listLimit(limit),
-      });
-      return { orders: found.map(toOrderView) };
+      const { status, limit, cursor } = request.query;
+      const customerId = customerScope(requestPrincipal(request), request.query.customer_id);
+      const page = await orders.list(
+        { ...(customerId ? { customerId } : {}), ...(status ? { status } : {}) },
+        listLimit(limit),
+        decodeCursor(cursor, 'string'),
+      );
+      return { orders: page.items.map(toOrderView), next_cursor: page.nextCursor };
     },
   });
 
   app.route({
     ...setStatus,
-    handler: async (request) => toOrderView(await orders.requestStatus(request.params.order_id, request.body)),
+    handler: async (request) =>
+      toOrderView(await orders.requestStatus(request.params.order_id, request.body, requestPrincipal(request))),
   });
 }

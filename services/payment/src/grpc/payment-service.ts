@@ -9,7 +9,8 @@ import type {
   RefundResponse,
 } from '@shopflow/contracts/payment-grpc';
 import { AppError, grpcStatusOf } from '@shopflow/platform/errors';
-import { unaryHandler } from '@shopflow/platform/grpc';
+import { metadataHeaders, unaryHandler } from '@shopflow/platform/grpc';
+import { callerOf, ownedOrNotFound } from '@shopflow/platform/http';
 import type { Logger } from '@shopflow/platform/logger';
 import { parseCharge, parseReason, requireId, type Payment } from '../domain/payment.js';
 import type { Payments } from '../payments.js';
@@ -54,10 +55,13 @@ export function paymentService(payments: Payments, logger: Logger): PaymentServi
       return { results };
     }, onUnexpected('ProcessPayments')),
 
-    getPayment: unaryHandler(
-      async (request) => toMessage(await payments.get(requireId('payment_id', request.paymentId))),
-      onUnexpected('GetPayment'),
-    ),
+    // Through the gateway the caller's principal comes as metadata: a customer sees its own payments
+    // only, and someone else's answers as a missing one does. Without it, an internal caller.
+    getPayment: unaryHandler(async (request, metadata) => {
+      const id = requireId('payment_id', request.paymentId);
+      const caller = callerOf(metadataHeaders(metadata));
+      return toMessage(ownedOrNotFound(await payments.get(id), caller, 'payment', id));
+    }, onUnexpected('GetPayment')),
 
     refundPayment: unaryHandler(async (request): Promise<RefundResponse> => {
       const { payment, refunded, message } = await payments.refund(

@@ -1,69 +1,76 @@
+import {
+  ReservationBatchResponse,
+  type ReservationBatchRequest,
+  type ReservationOperation,
+  type ReservationRejectionCode,
+  type ReservationResult,
+} from '@shopflow/contracts';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { createBatcher } from '@shopflow/platform/batcher';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
-import type { HttpClient, HttpResponse } from '@shopflow/platform/http';
-import type { StepResult, StockPort } from '../domain/ports.js';
+import type { HttpClient } from '@shopflow/platform/http';
+import type { SagaOrder, StepResult, StockPort } from '../domain/ports.js';
 
-interface ProblemBody {
-  type?: string;
-  detail?: string;
+const batchResponse = TypeCompiler.Compile(ReservationBatchResponse);
+
+/**
+ * What one call makes of its typed answer: the success detail, and which refusals are the "no" its
+ * port method promises. Any other refusal is unexpected, so it is a fault that retrying cannot heal.
+ */
+function answer(op: ReservationOperation['op'], okDetail: string, refusals: readonly ReservationRejectionCode[]) {
+  return (result: ReservationResult): StepResult => {
+    switch (result.outcome) {
+      case 'ok':
+        return { kind: 'ok', detail: okDetail };
+      case 'rejected':
+        if (refusals.includes(result.code)) return { kind: 'rejected', nonRetryable: true, reason: result.detail };
+        throw new AppError(ErrorCode.InvalidArgument, `inventory ${op} refused (${result.code}): ${result.detail}`);
+      case 'error':
+        throw new AppError(ErrorCode.Unavailable, `inventory ${op} failed: ${result.detail}`);
+    }
+  };
 }
 
-/** One call of the inventory's reservation API, as `POST /reservations/batch` takes it. */
-type Operation =
-  | { op: 'reserve'; order_id: string; product_id: string; quantity: number }
-  | { op: 'commit' | 'release' | 'return'; order_id: string };
-
-const ok = (detail: string): StepResult => ({ kind: 'ok', detail });
-const rejected = (reason: string): StepResult => ({ kind: 'rejected', nonRetryable: true, reason });
-
-/** An answer nobody planned for: 5xx may heal (transient), any other status will not. */
-function unexpected(action: string, res: HttpResponse<unknown>): AppError {
-  const detail = (res.body as ProblemBody | undefined)?.detail ?? '';
-  return new AppError(
-    res.status >= 500 ? ErrorCode.Unavailable : ErrorCode.InvalidArgument,
-    `inventory ${action} answered ${res.status}${detail ? `: ${detail}` : ''}`,
-  );
-}
+const onReserve = (order: SagaOrder) =>
+  answer('reserve', `reserved ${order.quantity} × ${order.productId}`, [
+    'insufficient-stock',
+    'not-found',
+    'released',
+    'conflict',
+  ]);
+const onCommit = answer('commit', 'stock committed', ['conflict']);
+// A release is refused only when the stock was sold; the saga's table says what follows.
+const onRelease = answer('release', 'stock released', ['conflict']);
+// Nothing sold to give back: no reservation, or one that was never committed.
+const onReturn = answer('return', 'stock returned', ['conflict', 'not-found']);
 
 /**
  * The inventory service's reservation API over HTTP. Calls made by many sagas in the same moment
- * travel together in one `POST /reservations/batch`; each still gets the answer its own call would.
+ * travel together in one `POST /reservations/batch`; each gets its own typed outcome.
  */
 export function createInventoryStock(inventory: HttpClient, timeoutMs: number): StockPort {
-  const call = createBatcher<Operation, HttpResponse<ProblemBody | undefined>>(async (operations) => {
-    const res = await inventory.request<{ results: HttpResponse<ProblemBody>[] }>({
-      method: 'POST',
-      path: '/reservations/batch',
-      body: { operations },
-      timeoutMs,
-    });
-    if (res.status !== 200) throw unexpected('batch', res);
+  const call = createBatcher<ReservationOperation, ReservationResult>(async (operations) => {
+    const body: ReservationBatchRequest = { operations };
+    const res = await inventory.request<unknown>({ method: 'POST', path: '/reservations/batch', body, timeoutMs });
+    if (res.status !== 200) {
+      // 5xx may heal; any other status will not.
+      const code = res.status >= 500 ? ErrorCode.Unavailable : ErrorCode.InvalidArgument;
+      throw new AppError(code, `inventory batch answered ${res.status}`);
+    }
+    if (!batchResponse.Check(res.body) || res.body.results.length !== operations.length) {
+      // Most likely an inventory of another version mid-deploy: worth retrying.
+      throw new AppError(ErrorCode.Unavailable, 'inventory batch answered in an unexpected shape');
+    }
     return res.body.results.map((value) => ({ ok: true as const, value }));
   });
 
   return {
-    async reserve(saga) {
-      const res = await call({ op: 'reserve', order_id: saga.orderId, product_id: saga.productId, quantity: saga.quantity });
-      if (res.status === 200 || res.status === 201) return ok(`reserved ${saga.quantity} × ${saga.productId}`);
-      if (res.status === 409 || res.status === 404) return rejected(res.body?.detail ?? 'stock cannot be reserved');
-      throw unexpected('reserve', res);
+    async reserve(order) {
+      const op = { op: 'reserve', order_id: order.orderId, product_id: order.productId, quantity: order.quantity } as const;
+      return onReserve(order)(await call(op));
     },
-    async commit(saga) {
-      const res = await call({ op: 'commit', order_id: saga.orderId });
-      if (res.status === 200) return ok('stock committed');
-      if (res.status === 409) return rejected(res.body?.detail ?? 'reservation cannot be committed');
-      throw unexpected('commit', res);
-    },
-    async release(saga) {
-      const res = await call({ op: 'release', order_id: saga.orderId });
-      if (res.status === 200) return ok('stock released');
-      if (res.status === 409) {
-        // Already committed (sold): give the stock back instead.
-        const back = await call({ op: 'return', order_id: saga.orderId });
-        if (back.status === 200) return ok('stock returned');
-        throw unexpected('return', back);
-      }
-      throw unexpected('release', res);
-    },
+    commit: async (order) => onCommit(await call({ op: 'commit', order_id: order.orderId })),
+    release: async (order) => onRelease(await call({ op: 'release', order_id: order.orderId })),
+    return: async (order) => onReturn(await call({ op: 'return', order_id: order.orderId })),
   };
 }

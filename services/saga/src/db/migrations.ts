@@ -32,4 +32,12 @@ export const migrations: readonly Migration[] = [
         -- does not rewrite an index on every step.
         CREATE INDEX IF NOT EXISTS sagas_unfinished_idx ON sagas (state) WHERE state IN ('RUNNING', 'COMPENSATING');`,
   },
+  {
+    id: '002_saga_list_indexes',
+    // The list pages by creation, a column no step rewrites, so these cost one entry per saga.
+    // Parked sagas, the ones an operator looks for, get a partial index of their own.
+    sql: `
+      CREATE INDEX IF NOT EXISTS sagas_page_idx ON sagas (created_at, order_id);
+      CREATE INDEX IF NOT EXISTS sagas_parked_page_idx ON sagas (created_at, order_id) WHERE parked = 1;`,
+  },
 ];

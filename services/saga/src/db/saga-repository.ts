@@ -1,6 +1,15 @@
-import type { SagaState, TerminalOrderStatus } from '@shopflow/contracts';
+import { OrderStatus, SagaState } from '@shopflow/contracts';
 import { sqlFragments, type Queryable } from '@shopflow/platform/db';
-import type { Action, Compensation, Saga, StepRecord } from '../domain/saga.js';
+import { AppError, ErrorCode } from '@shopflow/platform/errors';
+import type { Saga, StepRecord } from '../domain/saga.js';
+import { ORDER_SAGA, type CompensationName } from '../domain/steps.js';
+import { afterCursor, type PageCursor } from '@shopflow/platform/pagination';
+
+/** Which sagas a list shows. */
+export interface SagaFilter {
+  state?: SagaState;
+  parked?: boolean;
+}
 
 interface SagaRow {
   order_id: string;
@@ -8,13 +17,13 @@ interface SagaRow {
   product_id: string;
   quantity: number;
   amount_minor: number;
-  state: SagaState;
-  action: Action | null;
+  state: string;
+  action: string | null;
   attempt: number;
   action_since: number;
   next_run_at: number;
   compensations: string;
-  outcome: TerminalOrderStatus | null;
+  outcome: string | null;
   order_ended: number;
   parked: number;
   reason: string | null;
@@ -29,22 +38,37 @@ interface SagaRow {
 const COLUMNS =
   'order_id, customer_id, product_id, quantity, amount_minor, state, action, attempt, action_since, next_run_at, compensations, outcome, order_ended, parked, reason, payment_id, traceparent, steps, version, created_at, updated_at';
 
+function corrupt(r: SagaRow, why: string): AppError {
+  return new AppError(ErrorCode.Internal, `saga ${r.order_id} is stored inconsistently: ${why}`);
+}
+
+/** The stored pending list, as is: names written by an earlier version are kept if the table still has them. */
+function compensationsOf(r: SagaRow): CompensationName[] {
+  const list = JSON.parse(r.compensations) as unknown;
+  if (!Array.isArray(list)) throw corrupt(r, 'compensations is not a list');
+  return list.map((name) => {
+    if (typeof name !== 'string' || !ORDER_SAGA.isCompensation(name)) throw corrupt(r, `unknown compensation ${String(name)}`);
+    return name;
+  });
+}
+
+function compensationOf(r: SagaRow): CompensationName {
+  if (r.action === null || !ORDER_SAGA.isCompensation(r.action)) throw corrupt(r, `${r.state} with action ${r.action}`);
+  return r.action;
+}
+
+/** Parses a row into the saga union, refusing a row whose fields contradict its state. */
 function toSaga(r: SagaRow): Saga {
-  return {
+  const common = {
     orderId: r.order_id,
     customerId: r.customer_id,
     productId: r.product_id,
     quantity: Number(r.quantity),
     amountMinor: Number(r.amount_minor),
-    state: r.state,
-    action: r.action,
     attempt: Number(r.attempt),
     actionSince: Number(r.action_since),
     nextRunAt: Number(r.next_run_at),
-    compensations: JSON.parse(r.compensations) as Compensation[],
-    outcome: r.outcome,
     orderEnded: Number(r.order_ended) === 1,
-    parked: Number(r.parked) === 1,
     reason: r.reason,
     paymentId: r.payment_id,
     traceparent: r.traceparent,
@@ -53,6 +77,39 @@ function toSaga(r: SagaRow): Saga {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
+  const parked = Number(r.parked) === 1;
+  const over = { ...common, action: null, compensations: [] as [], parked: false as const };
+  switch (r.state) {
+    case SagaState.Running:
+      if (r.action === null || !ORDER_SAGA.isStep(r.action)) throw corrupt(r, `RUNNING with action ${r.action}`);
+      return { ...common, state: r.state, action: r.action, compensations: [], outcome: null, parked: false };
+    case SagaState.Compensating:
+      if (r.outcome !== OrderStatus.Cancelled && r.outcome !== OrderStatus.Failed) throw corrupt(r, `unwinding to ${r.outcome}`);
+      return {
+        ...common,
+        state: r.state,
+        action: compensationOf(r),
+        compensations: compensationsOf(r),
+        outcome: r.outcome,
+        parked: false,
+      };
+    case SagaState.Completed:
+      return { ...over, state: r.state, outcome: OrderStatus.Completed };
+    case SagaState.Cancelled:
+      return { ...over, state: r.state, outcome: OrderStatus.Cancelled };
+    case SagaState.Failed:
+      if (!parked) return { ...over, state: r.state, outcome: OrderStatus.Failed };
+      return {
+        ...common,
+        state: r.state,
+        action: compensationOf(r),
+        compensations: compensationsOf(r),
+        outcome: OrderStatus.Failed,
+        parked: true,
+      };
+    default:
+      throw corrupt(r, `unknown state ${r.state}`);
+  }
 }
 
 function values(s: Saga): unknown[] {
@@ -130,18 +187,31 @@ export const sagaRepository = {
     return rows[0] && toSaga(rows[0]);
   },
 
+  /** The stored version of a saga (one index lookup): has anyone changed it since it was read? */
+  async version(q: Queryable, orderId: string): Promise<number | undefined> {
+    const rows = await q.query<{ version: number }>('SELECT version FROM sagas WHERE order_id = $1', [orderId]);
+    return rows[0] && Number(rows[0].version);
+  },
+
   /** Sagas not over yet: what the orchestrator resumes when it starts. */
   async unfinished(q: Queryable): Promise<{ order_id: string; next_run_at: number }[]> {
     return q.query(`SELECT order_id, next_run_at FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING')`);
   },
 
-  async list(q: Queryable, filter: { state?: string; parked?: boolean; limit: number }): Promise<Saga[]> {
+  /**
+   * Up to `limit` sagas after `after`, newest first. By creation, which never changes, so a walk
+   * through the pages sees each saga once even while they move; a range of sagas_page_idx.
+   */
+  async list(q: Queryable, filter: SagaFilter, limit: number, after: PageCursor | undefined): Promise<Saga[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.state) where.push(`state = $${params.push(filter.state)}`);
-    if (filter.parked !== undefined) where.push(`parked = $${params.push(filter.parked ? 1 : 0)}`);
+    // A literal, not a parameter, so the planner can use the partial index of parked sagas.
+    if (filter.parked !== undefined) where.push(filter.parked ? 'parked = 1' : 'parked = 0');
+    if (after) where.push(afterCursor(after, 'created_at', 'order_id', params));
     const rows = await q.query<SagaRow>(
-      `SELECT ${COLUMNS} FROM sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT $${params.push(filter.limit)}`,
+      `SELECT ${COLUMNS} FROM sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, order_id DESC LIMIT $${params.push(limit)}`,
       params,
     );
     return rows.map(toSaga);

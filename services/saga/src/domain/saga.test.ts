@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { OrderStatus, SagaState } from '@shopflow/contracts';
-import { Compensation, abort, decide, resume, startSaga, type ActionOutcome, type Saga, type SagaPolicy } from './saga.js';
+import {
+  abort,
+  currentCall,
+  decide,
+  endedBeforeStart,
+  resume,
+  startSaga,
+  type ActionOutcome,
+  type CompensatingSaga,
+  type Saga,
+  type SagaPolicy,
+} from './saga.js';
 
 const policy: SagaPolicy = { stepTimeoutMs: 10_000, compensationTimeoutMs: 60_000, backoff: { baseMs: 100, maxMs: 1000 } };
 const ok: ActionOutcome = { kind: 'ok' };
 const down: ActionOutcome = { kind: 'error', transient: true, reason: 'connection refused' };
+const refused = (reason: string): ActionOutcome => ({ kind: 'rejected', nonRetryable: true, reason });
 const t0 = 1_000_000;
 
 function fresh(): Saga {
@@ -41,7 +53,7 @@ describe('order saga rules', () => {
   it('releases the stock and cancels when the payment is declined', () => {
     const declined = run(fresh(), [ok, { kind: 'rejected', nonRetryable: true, reason: 'declined' }]);
     expect(declined.saga.state).toBe(SagaState.Compensating);
-    expect(declined.saga.action).toBe(Compensation.ReleaseStock);
+    expect(declined.saga.action).toBe('release-stock');
     const { saga, commands } = run(declined.saga, [ok]);
     expect(saga.state).toBe(SagaState.Cancelled);
     expect(saga.reason).toBe('declined');
@@ -66,7 +78,7 @@ describe('order saga rules', () => {
     const charging = run(fresh(), [ok]).saga;
     const late = decide(charging, down, t0 + policy.stepTimeoutMs, policy);
     expect(late.saga.state).toBe(SagaState.Compensating);
-    expect([late.saga.action, ...late.saga.compensations]).toEqual([Compensation.RefundPayment, Compensation.ReleaseStock]);
+    expect([late.saga.action, ...late.saga.compensations]).toEqual(['refund-payment', 'release-stock']);
     const { saga, commands } = run(late.saga, [ok, ok]);
     expect(saga.state).toBe(SagaState.Failed);
     expect(commands).toEqual([OrderStatus.Failed]);
@@ -75,7 +87,7 @@ describe('order saga rules', () => {
   it('treats a non-transient error as final at once', () => {
     const t = decide(fresh(), { kind: 'error', transient: false, reason: '400 bad request' }, t0, policy);
     expect(t.saga.state).toBe(SagaState.Compensating);
-    expect(t.saga.action).toBe(Compensation.ReleaseStock);
+    expect(t.saga.action).toBe('release-stock');
   });
 
   it('parks a saga whose compensation keeps failing, and an operator can resume it', () => {
@@ -99,7 +111,7 @@ describe('order saga rules', () => {
   it('unwinds everything, the step in flight included, when the order is cancelled outside the saga', () => {
     const charging = run(fresh(), [ok]).saga;
     const aborted = abort(charging, OrderStatus.Cancelled, t0);
-    expect([aborted.saga.action, ...aborted.saga.compensations]).toEqual([Compensation.RefundPayment, Compensation.ReleaseStock]);
+    expect([aborted.saga.action, ...aborted.saga.compensations]).toEqual(['refund-payment', 'release-stock']);
     const { saga, commands } = run(aborted.saga, [ok, ok]);
     expect(saga.state).toBe(SagaState.Cancelled);
     expect(commands).toEqual([]); // the order already ended
@@ -134,5 +146,103 @@ describe('order saga rules', () => {
   it('changes nothing once the saga is over', () => {
     const done = run(fresh(), [ok, ok, ok]).saga;
     expect(decide(done, down, t0, policy)).toEqual({ saga: done, log: [], commands: [] });
+  });
+
+  it('refuses a commit as a fault: refunds and releases, and the order FAILS', () => {
+    const { saga, commands } = run(fresh(), [ok, ok, refused('the reservation is RELEASED')]);
+    expect(saga.state).toBe(SagaState.Compensating);
+    expect([saga.action, ...saga.compensations]).toEqual(['refund-payment', 'release-stock']);
+    const done = run(saga, [ok, ok]);
+    expect(done.saga.state).toBe(SagaState.Failed);
+    expect([...commands, ...done.commands]).toEqual([OrderStatus.Confirmed, OrderStatus.PaymentProcessing, OrderStatus.Failed]);
+  });
+
+  it('returns the stock of a commit in doubt first, then refunds and releases', () => {
+    const committing = run(fresh(), [ok, ok]).saga;
+    const late = decide(committing, down, t0 + policy.stepTimeoutMs, policy);
+    expect([late.saga.action, ...late.saga.compensations]).toEqual(['return-stock', 'refund-payment', 'release-stock']);
+    // The commit never took effect: nothing was sold, so the return is moot and release-stock frees the reservation.
+    const notSold = decide(late.saga, refused('cannot return a RESERVED reservation'), t0, policy);
+    expect(notSold.saga).toMatchObject({ state: SagaState.Compensating, action: 'refund-payment' });
+    expect(notSold.log).toEqual([
+      { action: 'return-stock', result: 'ok', detail: 'nothing to undo: cannot return a RESERVED reservation' },
+    ]);
+    const { saga, commands } = run(notSold.saga, [ok, ok]);
+    expect(saga).toMatchObject({ state: SagaState.Failed, parked: false });
+    expect(commands).toEqual([OrderStatus.Failed]);
+  });
+
+  it('gives sold stock back when a release is refused because a late commit landed', () => {
+    const committing = run(fresh(), [ok, ok]).saga;
+    const late = decide(committing, down, t0 + policy.stepTimeoutMs, policy).saga;
+    const releasing = run(late, [refused('nothing sold yet'), ok]).saga;
+    expect(releasing.action).toBe('release-stock');
+    const sold = decide(releasing, refused('the reservation is COMMITTED: undo it with return, not release'), t0, policy);
+    expect(sold.saga).toMatchObject({ state: SagaState.Compensating, action: 'return-stock', compensations: [] });
+    expect(sold.log.map((e) => `${e.action}:${e.result}`)).toEqual(['release-stock:rejected', 'return-stock:compensating']);
+    const { saga } = run(sold.saga, [ok]);
+    expect(saga).toMatchObject({ state: SagaState.Failed, parked: false });
+  });
+
+  it('takes a saga stored by the previous version as is: its release after a commit is refused and return-stock follows', () => {
+    // The previous version unwound a commit in doubt with [release-stock, refund-payment] and let the
+    // adapter turn the refused release into a return.
+    const committing = run(fresh(), [ok, ok]).saga;
+    if (committing.state !== SagaState.Running) throw new Error(`expected a running saga, not ${committing.state}`);
+    const stored: CompensatingSaga = {
+      ...committing,
+      state: SagaState.Compensating,
+      action: 'release-stock',
+      compensations: ['refund-payment'],
+      outcome: OrderStatus.Failed,
+      reason: 'commit-stock timed out',
+    };
+    const refusedRelease = decide(stored, refused('the reservation is COMMITTED'), t0, policy);
+    expect([refusedRelease.saga.action, ...refusedRelease.saga.compensations]).toEqual(['return-stock', 'refund-payment']);
+    const { saga, commands } = run(refusedRelease.saga, [ok, ok]);
+    expect(saga).toMatchObject({ state: SagaState.Failed, parked: false, action: null });
+    expect(commands).toEqual([OrderStatus.Failed]);
+  });
+
+  it('parks a compensation whose refusal the table gives no meaning', () => {
+    const refunding = decide(run(fresh(), [ok]).saga, down, t0 + policy.stepTimeoutMs, policy).saga;
+    expect(refunding.action).toBe('refund-payment');
+    const parked = decide(refunding, refused('no'), t0, policy);
+    expect(parked.saga).toMatchObject({
+      state: SagaState.Failed,
+      parked: true,
+      action: 'refund-payment',
+      compensations: ['release-stock'],
+    });
+    expect(parked.log.map((e) => e.result)).toEqual(['gave-up', 'parked']);
+  });
+
+  it('unwinds a completed saga with return-stock and a refund, not a release of sold stock', () => {
+    const completed = run(fresh(), [ok, { kind: 'ok', paymentId: 'pay-1' }, ok]).saga;
+    const aborted = abort(completed, OrderStatus.Cancelled, t0);
+    expect(aborted.saga).toMatchObject({ state: SagaState.Compensating, outcome: OrderStatus.Cancelled, orderEnded: true });
+    expect([aborted.saga.action, ...aborted.saga.compensations]).toEqual(['return-stock', 'refund-payment']);
+    const { saga, commands } = run(aborted.saga, [ok, ok]);
+    expect(saga).toMatchObject({ state: SagaState.Cancelled, paymentId: 'pay-1' });
+    expect(commands).toEqual([]);
+  });
+
+  it('keeps each state to its own shape, and runs only a running or compensating action', () => {
+    const running = fresh();
+    expect(running).toMatchObject({ state: SagaState.Running, action: 'reserve-stock', compensations: [], outcome: null });
+    expect(currentCall(running)).toBeTypeOf('function');
+    const done = run(fresh(), [ok, ok, ok]).saga;
+    expect(done).toMatchObject({ state: SagaState.Completed, action: null, compensations: [], outcome: OrderStatus.Completed });
+    expect(currentCall(done)).toBeUndefined();
+    const cancelled = decide(decide(fresh(), refused('short'), t0, policy).saga, down, t0, policy).saga;
+    expect(cancelled).toMatchObject({ state: SagaState.Cancelled, action: null, outcome: OrderStatus.Cancelled });
+    const early = endedBeforeStart({ orderId: 'o2', customerId: 'c', productId: 'p', quantity: 1, amountMinor: 5 }, 'FAILED', t0);
+    expect(early).toMatchObject({ state: SagaState.Failed, outcome: OrderStatus.Failed, orderEnded: true, action: null });
+    expect(early.steps.map((s) => s.result)).toEqual(['started', 'aborted']);
+    expect(abort(early, OrderStatus.Failed, t0).log).toEqual([]);
+    expect(abort(early, OrderStatus.Cancelled, t0).saga).toMatchObject({
+      state: SagaState.Cancelled,
+      outcome: OrderStatus.Cancelled,
+    });
   });
 });

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { fromMinorUnits } from '@shopflow/contracts';
 import { SagasApi, type SagaStepView, type SagaView } from '@shopflow/contracts/api';
 import { listLimit, orNotFound, type HttpServer } from '@shopflow/platform/http';
+import { decodeCursor } from '@shopflow/platform/pagination';
 import type { Saga, StepRecord } from '../domain/saga.js';
 import type { Sagas } from '../sagas.js';
 
@@ -40,13 +41,13 @@ export function sagaRoutes(app: HttpServer, sagas: Sagas): void {
   app.route({
     ...list,
     async handler(request) {
-      const { state, parked, limit } = request.query;
-      const found = await sagas.list({
-        ...(state ? { state } : {}),
-        ...(parked ? { parked: parked === 'true' } : {}),
-        limit: listLimit(limit),
-      });
-      return { sagas: found.map(toSagaView) };
+      const { state, parked, limit, cursor } = request.query;
+      const page = await sagas.list(
+        { ...(state ? { state } : {}), ...(parked ? { parked: parked === 'true' } : {}) },
+        listLimit(limit),
+        decodeCursor(cursor, 'number'),
+      );
+      return { sagas: page.items.map(toSagaView), next_cursor: page.nextCursor };
     },
   });
 

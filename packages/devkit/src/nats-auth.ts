@@ -1,0 +1,117 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SERVICE_EVENTS, streamOf, type ServiceEvents } from '@shopflow/contracts';
+import type { NatsAuth, ServiceName } from '@shopflow/platform/config';
+import type { StreamSpec } from '@shopflow/platform/messaging';
+import { durableName, streamsOf } from '@shopflow/platform/service';
+
+/** Subjects a NATS user may publish to and subscribe on (wildcards allowed). */
+export interface NatsPermissions {
+  publish: string[];
+  subscribe: string[];
+}
+
+/** A user of a nats-server we start; without `permissions` it may do anything. Usable as a `NatsAuth`. */
+export interface NatsUser {
+  user: string;
+  password: string;
+  permissions?: NatsPermissions;
+}
+
+/** The users of a nats-server we start: one per service that uses NATS, and the operator. */
+export interface NatsUsers {
+  services: Partial<Record<ServiceName, NatsUser>>;
+  /** Unrestricted: for the tools (dlq, chaos, bench), never for a service. */
+  admin: NatsUser;
+}
+
+type NatsService = keyof typeof SERVICE_EVENTS;
+
+/**
+ * What a service may do on NATS, derived from `SERVICE_EVENTS`: publish its own subjects; make the
+ * JetStream API calls for its own streams and durables; ack and dead-letter what its durables
+ * receive; take replies on `_INBOX.>`.
+ */
+export function natsPermissions(service: NatsService): NatsPermissions {
+  const { publishes, consumes }: ServiceEvents = SERVICE_EVENTS[service];
+  const publish = [
+    '$JS.API.INFO',
+    ...serviceStreams(service).flatMap(({ name }) => ['INFO', 'CREATE', 'UPDATE'].map((op) => `$JS.API.STREAM.${op}.${name}`)),
+    ...publishes,
+    ...consumes.flatMap((subject) => {
+      const stream = streamOf(subject).name;
+      const durable = durableName(service, subject);
+      return [
+        // The client creates (and updates) a durable with its filter subject in the API subject.
+        `$JS.API.CONSUMER.CREATE.${stream}.${durable}.${subject}`,
+        `$JS.API.CONSUMER.INFO.${stream}.${durable}`,
+        `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+        `$JS.ACK.${stream}.${durable}.>`,
+        `dlq.${durable}.>`,
+      ];
+    }),
+  ];
+  return { publish, subscribe: ['_INBOX.>'] };
+}
+
+/** The streams a service creates at start-up (as `startService` derives them from its definition). */
+export function serviceStreams(service: NatsService): StreamSpec[] {
+  const { publishes, consumes }: ServiceEvents = SERVICE_EVENTS[service];
+  return streamsOf({ publishes, consumes: Object.fromEntries(consumes.map((s) => [s, true])) });
+}
+
+/** Fresh users with random passwords, for one start of a nats-server. */
+export function createNatsUsers(): NatsUsers {
+  const password = () => crypto.randomBytes(24).toString('base64url');
+  const services: NatsUsers['services'] = {};
+  for (const service of Object.keys(SERVICE_EVENTS) as NatsService[]) {
+    services[service] = { user: service, password: password(), permissions: natsPermissions(service) };
+  }
+  return { services, admin: { user: 'admin', password: password() } };
+}
+
+/** The nats-server configuration (its format accepts JSON) that admits exactly `users`. */
+export function natsServerConfig(users: NatsUsers): string {
+  const entry = ({ user, password, permissions }: NatsUser) => ({
+    user,
+    password,
+    ...(permissions && {
+      permissions: { publish: { allow: permissions.publish }, subscribe: { allow: permissions.subscribe } },
+    }),
+  });
+  return JSON.stringify({ authorization: { users: [...Object.values(users.services), users.admin].map(entry) } }, null, 2);
+}
+
+/**
+ * The environment that makes `service` connect as its own user. Inherited credentials are blanked,
+ * so a service without a user (it does not use NATS) carries none. Empty when `users` is undefined.
+ */
+export function natsServiceEnv(users: NatsUsers | undefined, service: ServiceName): Record<string, string> {
+  if (!users) return {};
+  const own = users.services[service];
+  return { NATS_CREDS: '', NATS_USER: own?.user ?? '', NATS_PASSWORD: own?.password ?? '' };
+}
+
+const ADMIN_FILE = 'admin-credentials.json';
+
+/** Leaves the operator's credentials in `dir` (owner-only) for the tools run beside `npm start`. */
+export function saveAdminCredentials(dir: string, admin: NatsUser): void {
+  writeOwnerOnly(path.join(dir, ADMIN_FILE), JSON.stringify({ user: admin.user, password: admin.password }));
+}
+
+/** Writes a file that holds passwords: readable by its owner only, even if it existed before. */
+export function writeOwnerOnly(file: string, text: string): void {
+  fs.writeFileSync(file, text, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+/** The operator's credentials that `npm start` left in `dir`, if any. */
+export function readAdminCredentials(dir: string): NatsAuth | undefined {
+  try {
+    const { user, password } = JSON.parse(fs.readFileSync(path.join(dir, ADMIN_FILE), 'utf8')) as Record<string, unknown>;
+    return typeof user === 'string' && typeof password === 'string' ? { user, password } : undefined;
+  } catch {
+    return undefined;
+  }
+}

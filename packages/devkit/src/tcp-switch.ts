@@ -1,0 +1,64 @@
+import net from 'node:net';
+
+/**
+ * A TCP path to a real server that a test can cut and restore: while down, connections are
+ * refused and the open ones are reset, as when the server's host goes away. Used to take a
+ * database away from one service without stopping the machine's server.
+ */
+export class TcpSwitch {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(
+    private readonly target: { host: string; port: number },
+    readonly port: number,
+  ) {}
+
+  /** Starts a switch in the `up` state on a free port of 127.0.0.1. */
+  static async start(target: { host: string; port: number }): Promise<TcpSwitch> {
+    const probe = net.createServer();
+    const port = await new Promise<number>((resolve) =>
+      probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)),
+    );
+    await new Promise((resolve) => probe.close(resolve));
+    const path = new TcpSwitch(target, port);
+    await path.up();
+    return path;
+  }
+
+  /** Rewrites a URL's host and port to go through the switch. */
+  route(url: string): string {
+    const u = new URL(url);
+    u.hostname = '127.0.0.1';
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  async up(): Promise<void> {
+    if (this.server) return;
+    const server = net.createServer((client) => {
+      const upstream = net.connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+  }
+
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.resetAndDestroy();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
+}

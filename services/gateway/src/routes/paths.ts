@@ -1,0 +1,41 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_CONTENT_TYPE, problem } from '@shopflow/platform/http';
+
+// Encoded `/`, `\` or `.`: a server behind may decode them into a path other than the one routed here.
+const ENCODED_SEPARATOR = /%(?:2f|5c|2e)/i;
+
+/**
+ * Why a request target is ambiguous, or undefined when it is a plain origin-form path: no
+ * backslash, no dot segment, no empty segment, no encoded separator or dot.
+ */
+export function ambiguity(target: string): string | undefined {
+  const query = target.indexOf('?');
+  const path = query === -1 ? target : target.slice(0, query);
+  if (!path.startsWith('/')) return 'the request target is not an absolute path';
+  if (path.includes('\\')) return 'the path has a backslash';
+  if (ENCODED_SEPARATOR.test(path)) return 'the path has an encoded slash, backslash or dot';
+  if (path.includes('//')) return 'the path has an empty segment';
+  for (const segment of path.split('/')) {
+    if (segment === '.' || segment === '..') return 'the path has a dot segment';
+  }
+  return undefined;
+}
+
+/** onRequest, first of all: refuses an ambiguous path with 400 before anything else looks at it. */
+export function refuseAmbiguousPaths(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  const reason = ambiguity(request.raw.url ?? '');
+  if (reason === undefined) return done();
+  // The target is echoed nowhere: it may be crafted.
+  void reply
+    .code(400)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problem(400, 'ambiguous-path', reason));
+}
+
+/**
+ * The path to forward for a request that matched `routeUrl`: the route's own path with each
+ * parameter, as parsed, percent-encoded again; never the client's bytes.
+ */
+export function forwardPath(routeUrl: string, params: Record<string, string | undefined>): string {
+  return routeUrl.replace(/:(\w+)|\*/g, (whole, name: string | undefined) => encodeURIComponent(params[name ?? whole] ?? ''));
+}
