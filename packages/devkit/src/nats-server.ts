@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { forwardLines } from './child-lines.js';
 import { natsServerConfig, writeOwnerOnly, type NatsUsers } from './nats-auth.js';
 import { freePort, waitFor } from './wait.js';
 
@@ -89,11 +90,7 @@ export class NatsServer {
     );
     this.child = child;
     child.once('exit', (code, signal) => this.onExit?.(code, signal));
-    const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) this.log?.(line);
-    };
-    child.stdout?.on('data', forward);
-    child.stderr?.on('data', forward);
+    forwardLines(child, this.log);
     await waitFor(
       `nats-server on ${this.port}`,
       async () => {

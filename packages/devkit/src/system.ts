@@ -6,12 +6,15 @@ import { loadDevKey, mintToken, type DevKey } from '@shopflow/platform/auth';
 import { SERVICE_NAMES, ServiceDefaults, loadNatsAuth, type NatsAuth, type ServiceName } from '@shopflow/platform/config';
 import { createNatsUsers, natsServiceEnv } from './nats-auth.js';
 import { NatsServer } from './nats-server.js';
-import { createDatabase, dropDatabase } from './postgres.js';
+import { createDatabase, dropDatabase, PG_ADMIN_URL } from './postgres.js';
+import { PostgresCluster, type PostgresClusterOptions } from './postgres-cluster.js';
 import { ServiceProcess, type LineSink } from './supervisor.js';
+import { TcpSwitch } from './tcp-switch.js';
 import { freePort } from './wait.js';
 
 /** Services that own a database. */
 export const DATA_SERVICES = ['order', 'payment', 'inventory', 'notification', 'saga'] as const satisfies readonly ServiceName[];
+export type DataService = (typeof DATA_SERVICES)[number];
 
 export interface SystemOptions {
   /** `sqlite` (the embedded default, files under a temp dir) or `postgres` (a fresh database per service). */
@@ -22,6 +25,12 @@ export interface SystemOptions {
   sink?: LineSink;
   /** An existing NATS to use (credentials from NATS_CREDS or NATS_USER/NATS_PASSWORD); otherwise the system starts its own on a free port, with a user per service. */
   natsUrl?: string;
+  /**
+   * With `postgres`: a PostgreSQL cluster of the system's own (`system.postgres`, which faults may
+   * kill) instead of PG_ADMIN_URL's, each service reaching it through a TcpSwitch of its own
+   * (`system.databaseSwitches`, which faults may take down); it goes with the system.
+   */
+  ownPostgres?: boolean | PostgresClusterOptions;
 }
 
 /**
@@ -35,9 +44,11 @@ export class TestSystem {
     readonly natsUrl: string,
     /** Unrestricted credentials for tools that connect to the system's NATS. */
     readonly natsAdmin: NatsAuth | undefined,
-    readonly databaseUrls: Record<(typeof DATA_SERVICES)[number], string>,
+    readonly databaseUrls: Record<DataService, string>,
     readonly dataDir: string,
     private readonly devKey: DevKey,
+    readonly postgres: PostgresCluster | undefined,
+    readonly databaseSwitches: Partial<Record<DataService, TcpSwitch>>,
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
@@ -50,10 +61,30 @@ export class TestSystem {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopflow-data-'));
     // Made before the gateway starts, which finds it under the same DATA_DIR and verifies with it.
     const devKey = await loadDevKey(dataDir);
-    const databaseUrls = {} as Record<(typeof DATA_SERVICES)[number], string>;
-    for (const s of DATA_SERVICES) {
-      databaseUrls[s] =
-        options.databases === 'postgres' ? await createDatabase(`shopflow_${s}`) : `sqlite:${path.join(dataDir, `${s}.db`)}`;
+    let postgres: PostgresCluster | undefined;
+    const databaseUrls = {} as Record<DataService, string>;
+    const databaseSwitches: Partial<Record<DataService, TcpSwitch>> = {};
+    try {
+      if (options.databases === 'postgres' && options.ownPostgres)
+        postgres = await PostgresCluster.start(options.ownPostgres === true ? {} : options.ownPostgres);
+      for (const s of DATA_SERVICES) {
+        if (options.databases !== 'postgres') {
+          databaseUrls[s] = `sqlite:${path.join(dataDir, `${s}.db`)}`;
+          continue;
+        }
+        const url = await createDatabase(`shopflow_${s}`, postgres?.adminUrl ?? PG_ADMIN_URL);
+        if (!postgres) databaseUrls[s] = url;
+        else {
+          const sw = (databaseSwitches[s] = await TcpSwitch.start({ host: '127.0.0.1', port: postgres.port }));
+          databaseUrls[s] = sw.route(url);
+        }
+      }
+    } catch (error) {
+      await nats?.stop({ removeStore: true });
+      await Promise.all(Object.values(databaseSwitches).map((p) => p.down()));
+      await postgres?.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      throw error;
     }
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -71,7 +102,8 @@ export class TestSystem {
     const services = {} as Record<ServiceName, ServiceProcess>;
     for (const s of SERVICE_NAMES)
       services[s] = new ServiceProcess({ name: s, port: ports[s], env: { ...env, ...natsServiceEnv(users, s) }, sink });
-    const system = new TestSystem(services, nats, natsUrl, users?.admin ?? loadNatsAuth(), databaseUrls, dataDir, devKey);
+    const natsAdmin = users?.admin ?? loadNatsAuth();
+    const system = new TestSystem(services, nats, natsUrl, natsAdmin, databaseUrls, dataDir, devKey, postgres, databaseSwitches);
     try {
       for (const s of SERVICE_NAMES) services[s].start();
       await Promise.all(SERVICE_NAMES.map((s) => services[s].waitReady()));
@@ -104,9 +136,12 @@ export class TestSystem {
   async stop({ keepData = false } = {}): Promise<void> {
     await Promise.all(Object.values(this.services).map((s) => s.stop()));
     await this.nats?.stop({ removeStore: !keepData });
+    // An own cluster goes whole (or stays whole, stopped, for the post-mortem).
+    await Promise.all(Object.values(this.databaseSwitches).map((p) => p.down()));
+    await this.postgres?.stop({ removeData: !keepData });
     if (keepData) return;
     for (const url of Object.values(this.databaseUrls)) {
-      if (url.startsWith('postgres')) await dropDatabase(url).catch(() => undefined);
+      if (url.startsWith('postgres') && !this.postgres) await dropDatabase(url).catch(() => undefined);
     }
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }

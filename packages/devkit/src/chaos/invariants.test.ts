@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Messaging } from '@shopflow/platform/messaging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SystemDatabases, checkInvariants } from './invariants.js';
+import { SystemDatabases, checkInvariants, deadLetterReasons, violationKinds } from './invariants.js';
 
 // Only the columns the checker reads; no dead-letter stream at all.
 const SCHEMA = {
@@ -74,5 +74,54 @@ describe('checkInvariants', () => {
   it('finds an order that never ended', async () => {
     await run('order', "UPDATE orders SET status = 'PAYMENT_PROCESSING' WHERE id = 'o2'");
     expect(await check()).toContain('order o2 is stuck in PAYMENT_PROCESSING');
+  });
+});
+
+describe('deadLetterReasons', () => {
+  it('groups the dead letters by consumer and reason, most frequent first', async () => {
+    const letter = (consumer: string, reason: string) => ({
+      header: new Map([
+        ['Shopflow-Dlq-Consumer', consumer],
+        ['Shopflow-Dlq-Subject', 'orders.created'],
+        ['Shopflow-Dlq-Reason', reason],
+      ]),
+      string: () => '{}',
+    });
+    const stored = [
+      letter('saga-orders-created', 'failed 10 deliveries: connect ECONNREFUSED'),
+      letter('notification-orders-created', 'payload is not JSON'),
+      letter('saga-orders-created', 'failed 10 deliveries: connect ECONNREFUSED'),
+    ];
+    const withLetters = {
+      jsm: {
+        streams: {
+          info: () => Promise.resolve({ state: { messages: 3, first_seq: 1, last_seq: 3 } }),
+          getMessage: (_: string, { seq }: { seq: number }) => Promise.resolve({ seq, ...stored[seq - 1]! }),
+        },
+      },
+    } as unknown as Messaging;
+    expect(await deadLetterReasons(withLetters)).toEqual([
+      '2× saga-orders-created (orders.created): failed 10 deliveries: connect ECONNREFUSED',
+      '1× notification-orders-created (orders.created): payload is not JSON',
+    ]);
+  });
+});
+
+describe('violationKinds', () => {
+  it('counts the violations that differ only in their order id, and keeps the others as they are', () => {
+    const a = '7d1eec4c-5e48-4b14-9b72-e86a190a2ba5';
+    const b = 'bf0e9d2a-06b8-4bbd-a061-912c8fc96e7f';
+    expect(
+      violationKinds([
+        'order was not ready within 20000 ms',
+        `order ${a} (COMPLETED) has 0 notifications`,
+        `order ${a} is stuck in PENDING`,
+        `order ${b} (COMPLETED) has 0 notifications`,
+      ]),
+    ).toEqual([
+      'order was not ready within 20000 ms',
+      '2× order <id> (COMPLETED) has 0 notifications',
+      `order ${a} is stuck in PENDING`,
+    ]);
   });
 });

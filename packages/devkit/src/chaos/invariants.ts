@@ -1,5 +1,5 @@
 import { openDatabase, type Db } from '@shopflow/platform/db';
-import type { Messaging } from '@shopflow/platform/messaging';
+import { listDeadLetters, type Messaging } from '@shopflow/platform/messaging';
 import { Stream, TERMINAL_ORDER_STATUSES, isTerminalOrderStatus } from '@shopflow/contracts';
 
 const TERMINAL_SQL = TERMINAL_ORDER_STATUSES.map((s) => `'${s}'`).join(',');
@@ -80,6 +80,30 @@ export async function consumerBacklog(messaging: Messaging): Promise<number> {
 export async function deadLetterCount(messaging: Messaging): Promise<number> {
   const info = await messaging.jsm.streams.info(Stream.DeadLetter.name).catch(() => undefined);
   return info?.state.messages ?? 0;
+}
+
+/** The dead letters grouped by consumer and reason, most frequent first: why events were given up on. */
+export async function deadLetterReasons(messaging: Messaging, limit = 5000): Promise<string[]> {
+  const counts = new Map<string, number>();
+  for (const letter of await listDeadLetters(messaging.jsm, limit)) {
+    const key = `${letter.consumer} (${letter.subject}): ${letter.reason}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort(([, a], [, b]) => b - a).map(([key, n]) => `${n}× ${key}`);
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** Violations that differ only in their order id, told once with a count, in the order they first came. */
+export function violationKinds(violations: readonly string[]): string[] {
+  const kinds = new Map<string, { n: number; first: string }>();
+  for (const v of violations) {
+    const kind = v.replace(UUID, '<id>');
+    const seen = kinds.get(kind);
+    if (seen) seen.n++;
+    else kinds.set(kind, { n: 1, first: v });
+  }
+  return [...kinds.entries()].map(([kind, { n, first }]) => (n === 1 ? first : `${n}× ${kind}`));
 }
 
 /** How often each kind of saga step outcome happened: shows which paths a run exercised. */
@@ -231,7 +255,10 @@ export async function checkInvariants(
   const outbox = await dbs.outboxBacklog();
   if (outbox > 0) v.push(`${outbox} events still in outboxes`);
   const letters = await deadLetterCount(messaging);
-  if (letters > 0) v.push(`${letters} dead letters`);
+  if (letters > 0) {
+    const reasons = await deadLetterReasons(messaging);
+    v.push(`${letters} dead letters: ${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? '; …' : ''}`);
+  }
 
   const count = (status: string) => orders.filter((o) => o.status === status).length;
   return {

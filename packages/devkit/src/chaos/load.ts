@@ -22,6 +22,14 @@ export interface LoadResult {
   cancelRequests: number;
 }
 
+/** How the system answered one order request (status 0: no answer in time, or no connection). */
+export interface ProbeAnswer {
+  status: number;
+  retryAfter: string | null;
+  ms: number;
+  detail: string;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -49,6 +57,35 @@ export class LoadGenerator {
     await this.running;
     await Promise.all(this.inflight);
     return this.result;
+  }
+
+  /** One order for the first product, tried once within `timeoutMs`; a 201 counts as acknowledged. */
+  async probe(timeoutMs = 10_000): Promise<ProbeAnswer> {
+    const productId = this.options.products[0]!;
+    const auth = await this.options.authorization('chaos-probe');
+    const started = Date.now();
+    try {
+      const res = await fetch(`${this.options.gatewayUrl}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': this.prng.id(), ...auth },
+        body: JSON.stringify({ customer_id: 'chaos-probe', product_id: productId, quantity: 1, amount: 1 }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.text();
+      if (res.status === 201) {
+        const { id } = JSON.parse(text) as { id: string };
+        this.result.acknowledged.set(id, { productId, quantity: 1, amount: 1 });
+      }
+      return {
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        ms: Date.now() - started,
+        detail: text.slice(0, 200),
+      };
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      return { status: 0, retryAfter: null, ms: Date.now() - started, detail };
+    }
   }
 
   private async loop(): Promise<void> {
