@@ -18,6 +18,7 @@ import { notificationService } from '@shopflow/notification/service';
 import type { OrderApp } from '@shopflow/order/app';
 import { orderService } from '@shopflow/order/service';
 import { connectMessaging, listDeadLetters, type Messaging } from '@shopflow/platform/messaging';
+import { loadDatabaseOptions } from '@shopflow/platform/config';
 import { createLogger } from '@shopflow/platform/logger';
 import { call } from '../support.js';
 
@@ -123,6 +124,36 @@ describe('a database outage', () => {
     expect(during.status).toBe(503);
     expect(during.headers.get('retry-after')).toBe('1');
     await path.up();
+    await waitFor(
+      'the inventory to answer again',
+      async () => (await call(inventory.address, 'GET', '/inventory/PROD001')).status === 200,
+    );
+  });
+});
+
+describe('a frozen database', () => {
+  it('fails requests within the statement deadline with 503 and Retry-After, not a hang, and recovers', async () => {
+    const url = await createDatabase('shopflow_outage');
+    stops.push(() => dropDatabase(url));
+    const path = await TcpSwitch.start(pgTarget);
+    stops.push(() => path.down());
+    const base = loadDatabaseOptions({});
+    const inventory = await startTestService(inventoryService, {
+      databaseUrl: path.route(url),
+      config: { database: { ...base, connectTimeoutMs: 500, statementTimeoutMs: 500 } },
+    });
+    stops.push(() => inventory.stop());
+    expect((await call(inventory.address, 'GET', '/inventory/PROD001')).status).toBe(200);
+
+    path.freeze();
+    const started = Date.now();
+    const frozen = await call(inventory.address, 'GET', '/inventory/PROD001');
+    // The client-side deadline is the statement timeout plus a second.
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(frozen.status).toBe(503);
+    expect(frozen.headers.get('retry-after')).toBe('1');
+
+    path.thaw();
     await waitFor(
       'the inventory to answer again',
       async () => (await call(inventory.address, 'GET', '/inventory/PROD001')).status === 200,

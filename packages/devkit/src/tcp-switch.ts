@@ -8,6 +8,7 @@ import net from 'node:net';
 export class TcpSwitch {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private frozen = false;
 
   private constructor(
     private readonly target: { host: string; port: number },
@@ -37,6 +38,14 @@ export class TcpSwitch {
   async up(): Promise<void> {
     if (this.server) return;
     const server = net.createServer((client) => {
+      if (this.frozen) {
+        // A frozen host takes the connection and then says nothing.
+        this.sockets.add(client);
+        client.on('close', () => this.sockets.delete(client));
+        client.on('error', () => client.destroy());
+        client.pause();
+        return;
+      }
       const upstream = net.connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -53,6 +62,21 @@ export class TcpSwitch {
       server.listen(this.port, '127.0.0.1', () => resolve());
     });
     this.server = server;
+  }
+
+  /**
+   * Keeps connections open but moves no byte, as a frozen server or a stalled network does:
+   * callers see no error, only silence, until their own deadline. `thaw()` resets them.
+   */
+  freeze(): void {
+    this.frozen = true;
+    for (const s of this.sockets) s.pause();
+  }
+
+  /** Ends a freeze: the silent connections are reset and new ones go through again. */
+  thaw(): void {
+    this.frozen = false;
+    for (const s of this.sockets) s.resetAndDestroy();
   }
 
   async down(): Promise<void> {

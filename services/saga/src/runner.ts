@@ -142,6 +142,8 @@ export class SagaRunner {
 
   private async drive(orderId: string): Promise<void> {
     let saga = this.created.get(orderId) ?? (await repo.find(this.deps.db, orderId));
+    // True while `saga` is the runner's own copy from its last commit rather than a fresh read.
+    let ownCopy = false;
     this.created.delete(orderId);
     while (saga && !isOver(saga) && !this.stopped) {
       if (saga.nextRunAt > Date.now()) {
@@ -153,11 +155,12 @@ export class SagaRunner {
         return;
       }
       const current: Saga = saga;
-      // A forward step must not start after an API cancellation has committed: the runner's copy
-      // may be stale since its own last commit, so it looks at the stored version first. (A
-      // compensation is safe to run either way: it is idempotent and only undoes.)
-      if (current.state === SagaState.Running && (await repo.version(this.deps.db, orderId)) !== current.version) {
+      // A forward step must not start after an API cancellation has committed: the runner's own
+      // copy may be stale since its last commit, so it looks at the stored version first (a copy
+      // just read is fresh, and a compensation is safe to run either way: it only undoes).
+      if (ownCopy && current.state === SagaState.Running && (await repo.version(this.deps.db, orderId)) !== current.version) {
         saga = await repo.find(this.deps.db, orderId);
+        ownCopy = false;
         continue;
       }
       const parent = parseTraceparent(current.traceparent ?? undefined);
@@ -166,7 +169,9 @@ export class SagaRunner {
       const nextSaga = afterTransition(current, t);
       if (await this.commit(current.version, nextSaga, t)) {
         saga = nextSaga;
+        ownCopy = true;
       } else {
+        ownCopy = false;
         saga = await repo.find(this.deps.db, orderId); // changed meanwhile: decide again from what is stored
       }
     }
