@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { freePort } from './wait.js';
 
 /**
  * A TCP path to a real server that a test can cut and restore: while down, connections are
@@ -17,12 +18,8 @@ export class TcpSwitch {
 
   /** Starts a switch in the `up` state on a free port of 127.0.0.1. */
   static async start(target: { host: string; port: number }): Promise<TcpSwitch> {
-    const probe = net.createServer();
-    const port = await new Promise<number>((resolve) =>
-      probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)),
-    );
-    await new Promise((resolve) => probe.close(resolve));
-    const path = new TcpSwitch(target, port);
+    // The port is let go while the switch is down, so it must not be one the kernel lends to outgoing connections.
+    const path = new TcpSwitch(target, await freePort());
     await path.up();
     return path;
   }
