@@ -77,11 +77,11 @@ export class SqliteDb implements Db {
   private readonly statements = new Map<string, { stmt: Statement; order: number[] }>();
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(file: string, synchronous: DatabaseOptions['sqliteSynchronous'] = 'NORMAL', busyTimeoutMs = 5000) {
+  constructor(file: string, synchronous: DatabaseOptions['sqliteSynchronous'] = 'FULL', busyTimeoutMs = 5000) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     // WAL: a commit is appended to the log with write(2) before it returns, so a killed
-    // process loses nothing committed; NORMAL skips the fsync that only power loss needs.
+    // process loses nothing committed; FULL (the default) also fsyncs it, for power loss.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
