@@ -9,5 +9,5 @@ export { grpcServing, httpReady, serviceAnswers } from './health.js';
 export { DEFAULT_LIVENESS, watchLiveness, type LivenessPolicy } from './liveness.js';
 export { DEFAULT_RESTART_POLICY, RestartBudget, formatGiveUp, type GiveUp, type RestartPolicy } from './restart-budget.js';
 export { SupervisedNats, type SupervisedNatsOptions } from './supervised-nats.js';
-export { startTestService, type TestService, type TestServiceOptions, type Dialect } from './test-service.js';
+export { createTestDatabase, startTestService, type TestService, type TestServiceOptions, type Dialect } from './test-service.js';
 export { TcpSwitch } from './tcp-switch.js';

@@ -37,7 +37,9 @@ export async function startTestService<A extends ServiceApp>(
   options: TestServiceOptions = {},
 ): Promise<TestService<A>> {
   const made =
-    definition.migrations && !options.databaseUrl ? await newDatabase(definition.name, options.dialect ?? 'sqlite') : undefined;
+    definition.migrations && !options.databaseUrl
+      ? await createTestDatabase(definition.name, options.dialect ?? 'sqlite')
+      : undefined;
   const databaseUrl = options.databaseUrl ?? made?.url;
   const config: ServiceConfig = {
     ...loadServiceConfig(definition.name, {}),
@@ -71,7 +73,8 @@ export async function startTestService<A extends ServiceApp>(
   }
 }
 
-async function newDatabase(name: string, dialect: Dialect): Promise<{ url: string; drop(): Promise<void> }> {
+/** A fresh, empty database of `dialect` for a test (a PostgreSQL database, or an SQLite file in a temp dir), and how to drop it. */
+export async function createTestDatabase(name: string, dialect: Dialect): Promise<{ url: string; drop(): Promise<void> }> {
   if (dialect === 'postgres') {
     const url = await createDatabase(`shopflow_${name}`);
     return { url, drop: () => dropDatabase(url) };

@@ -1,24 +1,18 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase } from '@shopflow/devkit';
+import { createTestDatabase } from '@shopflow/devkit';
 import { openDatabase, pruneOlderThan, type Db } from '@shopflow/platform/db';
 
 describe.each(['sqlite', 'postgres'] as const)('pruning in batches on %s', (dialect) => {
   let db: Db;
-  let url: string;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
   beforeAll(async () => {
-    url =
-      dialect === 'postgres'
-        ? await createDatabase('shopflow_prune')
-        : `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sf-prune-')), 'db.db')}`;
-    db = await openDatabase(url);
+    database = await createTestDatabase('prune', dialect);
+    db = await openDatabase(database.url);
     await db.migrate([{ id: '1', sql: 'CREATE TABLE seen (id TEXT PRIMARY KEY, at BIGINT NOT NULL)' }]);
   });
   afterAll(async () => {
     await db?.close();
-    if (dialect === 'postgres') await dropDatabase(url);
+    await database?.drop();
   });
 
   it('deletes every old row over several small statements and keeps the new ones', async () => {

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventType, OrderStatus, type OrderCreatedEvent, type OrderEndedByApiEvent } from '@shopflow/contracts';
-import { NatsServer, createDatabase, dropDatabase, waitFor } from '@shopflow/devkit';
+import { NatsServer, createDatabase, createTestDatabase, dropDatabase, waitFor } from '@shopflow/devkit';
 import { openDatabase, type Db, type Queryable } from '@shopflow/platform/db';
 import { createLogger } from '@shopflow/platform/logger';
 import { Outbox, connectMessaging, messagingMigrations, type Messaging } from '@shopflow/platform/messaging';
@@ -98,24 +95,21 @@ describe('an order cancelled while its orders.created is being applied (PostgreS
 
 describe.each(['sqlite', 'postgres'] as const)('an order cancelled between reserve and charge (%s)', (dialect) => {
   let nats: NatsServer;
-  let url: string;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let db: Db;
   let messaging: Messaging;
 
   beforeAll(async () => {
     nats = await NatsServer.start();
-    url =
-      dialect === 'postgres'
-        ? await createDatabase('shopflow_saga')
-        : `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sf-saga-')), 'saga.db')}`;
-    db = await openDatabase(url);
+    database = await createTestDatabase('saga', dialect);
+    db = await openDatabase(database.url);
     await db.migrate([...messagingMigrations, ...migrations]);
     messaging = await connectMessaging(nats.url, 'saga-test', logger);
   });
   afterAll(async () => {
     await messaging?.close();
     await db?.close();
-    if (dialect === 'postgres' && url) await dropDatabase(url);
+    await database?.drop();
     await nats?.stop({ removeStore: true });
   });
 
