@@ -44,15 +44,7 @@ describe('an order cancelled while its orders.created is being applied (PostgreS
   it('unwinds the saga that orders.created inserted, even when its insert was not yet committed', async () => {
     const sagas = createSagas(db, runner);
     const orderId = randomUUID();
-    const common = {
-      order_id: orderId,
-      customer_id: 'c',
-      product_id: 'p',
-      quantity: 1,
-      amount: 5,
-      amount_minor: 500,
-      occurred_at: new Date().toISOString(),
-    };
+    const common = orderFields(orderId);
     const created: OrderCreatedEvent = {
       ...common,
       event_id: randomUUID(),
@@ -132,7 +124,7 @@ describe.each(['sqlite', 'postgres'] as const)('an order cancelled between reser
           cancelled = true;
           await db.transaction((tx) =>
             sagas.onOrderEndedByApi(tx, {
-              ...common(orderId),
+              ...orderFields(orderId),
               event_id: randomUUID(),
               event_type: EventType.OrderEndedByApi,
               status: OrderStatus.Cancelled,
@@ -155,7 +147,7 @@ describe.each(['sqlite', 'postgres'] as const)('an order cancelled between reser
     const sagas = createSagas(gated, runner);
     try {
       await db.transaction((tx) =>
-        sagas.onOrderCreated(tx, { ...common(orderId), event_id: randomUUID(), event_type: EventType.OrderCreated }),
+        sagas.onOrderCreated(tx, { ...orderFields(orderId), event_id: randomUUID(), event_type: EventType.OrderCreated }),
       );
       const saga = await waitFor('the saga to end', async () => {
         const s = await sagas.get(orderId);
@@ -172,7 +164,8 @@ describe.each(['sqlite', 'postgres'] as const)('an order cancelled between reser
   });
 });
 
-function common(orderId: string) {
+/** The fields every order event of these tests carries. */
+function orderFields(orderId: string) {
   return {
     order_id: orderId,
     customer_id: 'c',
