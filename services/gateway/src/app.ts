@@ -4,7 +4,7 @@ import type { PaymentClient } from '@shopflow/payment-client';
 import { createHttpServer, httpListener, type HttpServer } from '@shopflow/platform/http';
 import type { ServiceApp, ServiceContext } from '@shopflow/platform/service';
 import { probePayments } from './adapters/payments.js';
-import { createUpstream, type UpstreamName } from './adapters/upstream.js';
+import { createUpstream, type Upstream, type UpstreamName } from './adapters/upstream.js';
 import { authenticate, authorize } from './auth/access.js';
 import type { Identity } from './auth/identity.js';
 import { registerRateLimit } from './auth/rate-limit.js';
@@ -33,6 +33,8 @@ export interface GatewayAdapters {
 
 export interface GatewayApp extends ServiceApp {
   http: HttpServer;
+  /** The pools to the services behind it (their stats say how busy each one is). */
+  upstreams: readonly Upstream[];
 }
 
 /** Wires the gateway; closing it stops taking requests, lets in-flight ones finish, then closes the upstream pools. */
@@ -72,6 +74,7 @@ export async function createGatewayApp(
   const listener = httpListener(http);
   return {
     http,
+    upstreams: pools,
     serves: {
       listen: (host, port) => listener.listen(host, port),
       async close() {

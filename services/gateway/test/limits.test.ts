@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Role } from '@shopflow/contracts/api';
 import { createPaymentClient } from '@shopflow/payment-client';
 import type { DevKey } from '@shopflow/platform/auth';
+import { waitFor } from '@shopflow/devkit';
 import { bearer, startFake, startGateway, testKey, testSettings, type FakeUpstream } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -180,5 +181,50 @@ describe('gateway paths, headers and connections', () => {
     expect(res.status).toBe(413);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(fake.received).toEqual([]);
+  });
+});
+
+describe('gateway upstream queue', () => {
+  it('answers 503 with Retry-After at once when the queue for a busy service is full, and serves again after', async () => {
+    const key = await testKey();
+    const fake = await startFake('slow');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let arrived = 0;
+    fake.answer = async (_request, reply) => {
+      arrived++;
+      await held;
+      return reply.code(200).send({ ok: true });
+    };
+    // One connection and a queue of one: a third request in flight has nowhere to wait.
+    const edge = await startEdge(key, fake, {
+      settings: testSettings({
+        upstreamConnections: 1,
+        upstreamQueue: 1,
+        rateLimit: { ...testSettings().rateLimit, perSecond: 0 },
+      }),
+    });
+    const headers = await bearer(key, 'ops-1', Role.Admin);
+    const get = () => fetch(`${edge.url}/sagas`, { headers });
+    try {
+      const first = get();
+      await waitFor('the first request to hold the connection', () => arrived === 1);
+      const second = get();
+      const saga = edge.app.app.upstreams.find((u) => u.name === 'saga')!;
+      await waitFor('the second request to wait in the queue', () => saga.pool.stats.queued === 1);
+      const started = Date.now();
+      const third = await get();
+      expect(third.status).toBe(503);
+      expect(third.headers.get('retry-after')).toBeTruthy();
+      expect(Date.now() - started).toBeLessThan(1000);
+      release();
+      expect((await first).status).toBe(200);
+      expect((await second).status).toBe(200);
+      expect((await get()).status).toBe(200);
+    } finally {
+      release();
+      await edge.stop();
+      await fake.close();
+    }
   });
 });
