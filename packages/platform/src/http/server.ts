@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { AppError, ErrorCode, httpStatusOf, type FieldError } from '../errors.js';
 import type { Listener } from '../lifecycle.js';
+import { withTimeout } from '../retry.js';
 import { formatTraceparent, newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
 import { PROBLEM_CONTENT_TYPE, Problem, problem, problemOf } from './problem.js';
 
@@ -211,12 +212,4 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   app.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
   return app;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

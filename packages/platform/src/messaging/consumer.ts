@@ -5,7 +5,7 @@ import { validateEvent, type EventOf, type Subject } from '@shopflow/contracts';
 import { pruneOlderThan } from '../db/index.js';
 import type { Db, Queryable } from '../db/types.js';
 import { isInfrastructureFailure, isTransient } from '../errors.js';
-import { backoffDelay } from '../retry.js';
+import { backoffDelay, withTimeout } from '../retry.js';
 import { newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
 import type { Messaging } from './connection.js';
 import { deadLetter } from './dlq.js';
@@ -197,17 +197,11 @@ export class EventConsumer<S extends Subject> {
   }
 
   private async databaseHealthy(): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.deps.db.ping(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('ping timed out')), 2000))),
-      ]);
+      await withTimeout(this.deps.db.ping(), 2000);
       return true;
     } catch {
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
