@@ -56,8 +56,13 @@ export function openMessaging(url: string, name: string, logger: Logger, auth?: 
           await nc.close();
           break;
         }
+        // A server that answers without JetStream (yet) is tried again; this connection must not linger.
+        const jsm = await jetstreamManager(nc, { timeout: 10_000 }).catch(async (error: unknown) => {
+          await nc.close();
+          throw error;
+        });
         watch(nc);
-        connection = { nc, js: jetstream(nc, { timeout: 10_000 }), jsm: await jetstreamManager(nc, { timeout: 10_000 }) };
+        connection = { nc, js: jetstream(nc, { timeout: 10_000 }), jsm };
         connected = true;
         if (attempt > 1) logger.info({ attempts: attempt }, 'NATS connected');
         return;
