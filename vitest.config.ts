@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import workspace packages through their `source` export condition, so they run
 // against the TypeScript sources; the services they spawn run the built `dist/`.
-const conditions = ['source', 'module', 'node', 'development|production'];
+const conditions = ['source', 'node', 'development|production'];
 
 export default defineConfig({
   resolve: { conditions },

@@ -49,6 +49,7 @@ export class TestSystem {
     private readonly devKey: DevKey,
     readonly postgres: PostgresCluster | undefined,
     readonly databaseSwitches: Partial<Record<DataService, TcpSwitch>>,
+    private readonly paymentHttpPort: number,
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
@@ -98,12 +99,26 @@ export class TestSystem {
       ports[s] = await freePort();
       env[ServiceDefaults[s].portEnv] = String(ports[s]);
     }
+    // The payment service's HTTP side port: /health, /ready and /metrics.
+    const paymentHttpPort = await freePort();
+    env.PAYMENT_HTTP_PORT = String(paymentHttpPort);
     for (const s of DATA_SERVICES) env[`${s.toUpperCase()}_DATABASE_URL`] = databaseUrls[s];
     const services = {} as Record<ServiceName, ServiceProcess>;
     for (const s of SERVICE_NAMES)
       services[s] = new ServiceProcess({ name: s, port: ports[s], env: { ...env, ...natsServiceEnv(users, s) }, sink });
     const natsAdmin = users?.admin ?? loadNatsAuth();
-    const system = new TestSystem(services, nats, natsUrl, natsAdmin, databaseUrls, dataDir, devKey, postgres, databaseSwitches);
+    const system = new TestSystem(
+      services,
+      nats,
+      natsUrl,
+      natsAdmin,
+      databaseUrls,
+      dataDir,
+      devKey,
+      postgres,
+      databaseSwitches,
+      paymentHttpPort,
+    );
     try {
       for (const s of SERVICE_NAMES) services[s].start();
       await Promise.all(SERVICE_NAMES.map((s) => services[s].waitReady()));
@@ -116,6 +131,11 @@ export class TestSystem {
 
   url(service: ServiceName): string {
     return `http://127.0.0.1:${this.services[service].port}`;
+  }
+
+  /** Where a service answers HTTP: /health, /ready, /metrics (the payment service on its side port). */
+  httpUrl(service: ServiceName): string {
+    return service === 'payment' ? `http://127.0.0.1:${this.paymentHttpPort}` : this.url(service);
   }
 
   get gatewayUrl(): string {

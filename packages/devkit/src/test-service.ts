@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadServiceConfig, type ServiceConfig } from '@shopflow/platform/config';
+import { startTelemetry } from '@shopflow/platform/telemetry';
 import { createLogger, type Logger } from '@shopflow/platform/logger';
 import { startService, type RunningService, type ServiceApp, type ServiceDefinition } from '@shopflow/platform/service';
 import { createDatabase, dropDatabase } from './postgres.js';
@@ -36,6 +37,8 @@ export async function startTestService<A extends ServiceApp>(
   definition: ServiceDefinition<A>,
   options: TestServiceOptions = {},
 ): Promise<TestService<A>> {
+  // As in a service process: spans, their ids in headers and logs (exported nowhere in a test).
+  startTelemetry('shopflow-tests', {});
   const made =
     definition.migrations && !options.databaseUrl
       ? await createTestDatabase(definition.name, options.dialect ?? 'sqlite')

@@ -1,9 +1,12 @@
 import { pino, type Logger } from 'pino';
-import { currentTrace } from './tracing.js';
+import { currentOrderId, currentTrace } from './tracing.js';
 
 export type { Logger } from 'pino';
 
-/** The process logger: JSON lines on stdout, tagged with the service name and the current trace id. */
+/**
+ * The process logger: JSON lines on stdout, tagged with the service name and, inside a span, its
+ * trace and span ids and the order the work concerns.
+ */
 export function createLogger(service: string, level = 'info'): Logger {
   return pino({
     level,
@@ -12,7 +15,11 @@ export function createLogger(service: string, level = 'info'): Logger {
     formatters: { level: (label) => ({ level: label }) },
     mixin() {
       const trace = currentTrace();
-      return trace ? { trace_id: trace.traceId } : {};
+      const orderId = currentOrderId();
+      return {
+        ...(trace && { trace_id: trace.traceId, span_id: trace.spanId }),
+        ...(orderId !== undefined && { order_id: orderId }),
+      };
     },
   });
 }

@@ -10,6 +10,8 @@ import { backoffDelay, delay } from './retry.js';
 
 export type { Listener } from './lifecycle.js';
 import { createLogger } from './logger.js';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
+import { stopTelemetry } from './telemetry.js';
 import { openMessaging, type Messaging } from './messaging/connection.js';
 import { EventConsumer, pruneInbox } from './messaging/consumer.js';
 import { Outbox } from './messaging/outbox.js';
@@ -29,6 +31,8 @@ export interface ServiceContext {
   outbox: Outbox;
   /** /ready checks for the database and NATS, as the definition uses them. */
   checks: ReadinessCheck[];
+  /** The service's Prometheus metrics; its HTTP server serves them at /metrics. */
+  metrics: ServiceMetrics;
   /** Registers something `build` opened (a client) to close after the service has stopped. */
   defer(name: string, close: () => Promise<void> | void): void;
 }
@@ -173,6 +177,18 @@ export async function startService<A extends ServiceApp>(
       db && messaging && definition.publishes?.length
         ? new Outbox(db, { publish: (subject, payload, options) => messaging.js.publish(subject, payload, options) }, logger)
         : undefined;
+    const metrics = createServiceMetrics(definition.name);
+    const durables = consumed.map(([subject]) => ({
+      stream: streamOf(subject).name,
+      durable: durableName(definition.name, subject),
+    }));
+    observeInfrastructure(metrics, { db, outbox, messaging, durables });
+    const counts = {
+      deliveries: metrics.counter('consumer_deliveries_total', 'Event deliveries received, by durable consumer', ['consumer']),
+      redeliveries: metrics.counter('consumer_redeliveries_total', 'Deliveries that were redeliveries, by durable consumer', [
+        'consumer',
+      ]),
+    };
     let starting: string | undefined = db ? 'waiting for the database' : undefined;
     // Made once NATS answers: it watches the streams' room (see StreamGuard).
     let guard: StreamGuard | undefined;
@@ -198,6 +214,7 @@ export async function startService<A extends ServiceApp>(
         },
         ...readinessChecks(db, messaging, () => guard),
       ],
+      metrics,
       defer: (_name, close) => void stages.clients.push(close),
     };
     const app = await definition.build(ctx);
@@ -234,7 +251,7 @@ export async function startService<A extends ServiceApp>(
       stages.work.push(() => watching.stop());
       for (const [subject, handle] of consumed) {
         const consumer = new EventConsumer(
-          { messaging, db: db!, logger, ackWaitMs: config.ackWaitMs, maxDeliver: config.maxDeliver },
+          { messaging, db: db!, logger, ackWaitMs: config.ackWaitMs, maxDeliver: config.maxDeliver, counts },
           {
             stream: streamOf(subject),
             subject,
@@ -296,6 +313,61 @@ export function scheduleHourly(what: string, logger: Logger, prune: () => Promis
 }
 
 /**
+ * Gauges read at scrape time from what the service stands on: its outbox, its consumers in
+ * JetStream, its dead letters and its database pool.
+ */
+function observeInfrastructure(
+  metrics: ServiceMetrics,
+  parts: { db?: Db; outbox?: Outbox; messaging?: Messaging; durables: { stream: string; durable: string }[] },
+): void {
+  const { db, outbox, messaging, durables } = parts;
+  if (outbox) {
+    const backlog = () => outbox.backlog();
+    metrics.gaugeOf('outbox_backlog', 'Outbox rows not yet acknowledged by JetStream', [], async () => [
+      [{}, (await backlog()).rows],
+    ]);
+    metrics.gaugeOf('outbox_oldest_age_seconds', 'How long the oldest unsent outbox row has waited', [], async () => [
+      [{}, (await backlog()).oldestAgeMs / 1000],
+    ]);
+  }
+  if (messaging && durables.length > 0) {
+    const infos = () =>
+      Promise.all(durables.map(async (d) => ({ ...d, info: await messaging.jsm.consumers.info(d.stream, d.durable) })));
+    metrics.gaugeOf('consumer_pending', 'Events in the stream not yet delivered to the consumer', ['consumer'], async () =>
+      (await infos()).map(({ durable, info }) => [{ consumer: durable }, info.num_pending]),
+    );
+    metrics.gaugeOf('consumer_ack_pending', 'Events delivered to the consumer and not yet acknowledged', ['consumer'], async () =>
+      (await infos()).map(({ durable, info }) => [{ consumer: durable }, info.num_ack_pending]),
+    );
+    metrics.gaugeOf('dlq_messages', "Dead letters parked for the service's consumers", ['consumer'], async () => {
+      const info = await messaging.jsm.streams.info(Stream.DeadLetter.name, { subjects_filter: 'dlq.>' });
+      const counts = new Map<string, number>(durables.map((d) => [d.durable, 0]));
+      for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
+        const durable = subject.split('.')[1] ?? '';
+        if (counts.has(durable)) counts.set(durable, counts.get(durable)! + n);
+      }
+      return [...counts].map(([consumer, n]) => [{ consumer }, n]);
+    });
+  }
+  const pool = db?.poolStats?.bind(db);
+  if (pool) {
+    metrics.gaugeOf(
+      'db_pool_connections',
+      'Database pool connections by state (waiting: callers queued for one)',
+      ['state'],
+      () => {
+        const { total, idle, waiting } = pool();
+        return [
+          [{ state: 'busy' }, total - idle],
+          [{ state: 'idle' }, idle],
+          [{ state: 'waiting' }, waiting],
+        ];
+      },
+    );
+  }
+}
+
+/**
  * /ready for what a service stands on. The database is critical; NATS is not: the service keeps
  * serving reads and taking writes into its outbox while NATS is away.
  */
@@ -326,7 +398,8 @@ export function runServiceProcess<A extends ServiceApp>(definition: ServiceDefin
   const logger = createLogger(definition.name, config.logLevel);
   runService(logger, config.shutdownTimeoutMs, async (shutdown) => {
     const running = await startService(definition, config, logger);
-    shutdown.add(definition.name, () => running.stop());
+    // Spans still buffered go out after the service has stopped.
+    shutdown.add(definition.name, () => running.stop().finally(() => stopTelemetry()));
     logger.info({ address: running.address }, `${definition.name} listening; starting`);
     // A failure past the point of listening (a broken migration) is as fatal as one before it.
     await running.started;

@@ -11,7 +11,8 @@ import {
   type GrpcServer,
   type UnaryMethod,
 } from '@shopflow/platform/grpc';
-import { currentTrace, newSpan, runWithTrace } from '@shopflow/platform/tracing';
+import { startTelemetry } from '@shopflow/platform/telemetry';
+import { currentTrace, inSpan } from '@shopflow/platform/tracing';
 
 /** What the test service is asked to do; it answers with the trace it ran in. */
 interface EchoRequest {
@@ -90,9 +91,13 @@ describe('gRPC client and handler plumbing', () => {
   });
 
   it("runs the handler in the caller's trace", async () => {
-    const span = newSpan();
-    const res = await runWithTrace(span, () => client.echo({ mode: 'trace' }));
-    expect(res.traceId).toBe(span.traceId);
+    startTelemetry('grpc-test', {});
+    const { traceId, res } = await inSpan('caller', {}, async () => ({
+      traceId: currentTrace()?.traceId,
+      res: await client.echo({ mode: 'trace' }),
+    }));
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(res.traceId).toBe(traceId);
   });
 
   it('turns an AppError into its gRPC status and back, with the label in the message', async () => {

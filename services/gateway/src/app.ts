@@ -39,7 +39,7 @@ export interface GatewayApp extends ServiceApp {
 
 /** Wires the gateway; closing it stops taking requests, lets in-flight ones finish, then closes the upstream pools. */
 export async function createGatewayApp(
-  { logger }: Pick<ServiceContext, 'logger'>,
+  { logger, metrics }: Pick<ServiceContext, 'logger' | 'metrics'>,
   { upstreams, payments, identity, redis, settings }: GatewayAdapters,
 ): Promise<GatewayApp> {
   const pools = (Object.keys(upstreams) as UpstreamName[]).map((name) =>
@@ -50,6 +50,9 @@ export async function createGatewayApp(
     title: 'Shopflow API',
     logger,
     connections: settings.connections,
+    // The gateway faces clients: its metrics are an operator's, behind an admin token like the rest.
+    metrics,
+    metricsRouteConfig: { access: 'admin' },
     openapi: { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } } },
     // The gateway is ready once it listens: it answers 503 for an upstream that is away, and
     // operators see which one in these non-critical checks.

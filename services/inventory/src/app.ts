@@ -14,9 +14,10 @@ export async function createInventoryApp({
   logger,
   db,
   checks,
-}: Pick<ServiceContext, 'logger' | 'db' | 'checks'>): Promise<InventoryApp> {
+  metrics,
+}: Pick<ServiceContext, 'logger' | 'db' | 'checks' | 'metrics'>): Promise<InventoryApp> {
   const inventory = createInventory({ db });
-  const http = await createHttpServer({ service: 'inventory', logger, checks });
+  const http = await createHttpServer({ service: 'inventory', logger, checks, metrics });
   inventoryRoutes(http, inventory);
   reservationRoutes(http, inventory);
   return { http, serves: httpListener(http), inventory };

@@ -1,4 +1,7 @@
-import { runServiceProcess } from '@shopflow/platform/service';
-import { inventoryService } from './service.js';
+// Telemetry starts before anything else is loaded, so that everything loaded after it is traced.
+import { startTelemetry } from '@shopflow/platform/telemetry';
 
+startTelemetry('inventory');
+const { runServiceProcess } = await import('@shopflow/platform/service');
+const { inventoryService } = await import('./service.js');
 runServiceProcess(inventoryService);

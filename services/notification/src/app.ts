@@ -16,11 +16,11 @@ export interface NotificationApp extends ServiceApp {
 
 /** Wires the notification service's use cases and routes; `service.ts` runs it. */
 export async function createNotificationApp(
-  { logger, db, checks }: Pick<ServiceContext, 'logger' | 'db' | 'checks'>,
+  { logger, db, checks, metrics }: Pick<ServiceContext, 'logger' | 'db' | 'checks' | 'metrics'>,
   { sender }: NotificationAdapters,
 ): Promise<NotificationApp> {
   const notifications = createNotifications({ db, logger, sender });
-  const http = await createHttpServer({ service: 'notification', logger, checks });
+  const http = await createHttpServer({ service: 'notification', logger, checks, metrics });
   notificationRoutes(http, notifications);
   return { http, serves: httpListener(http), notifications };
 }

@@ -1,4 +1,7 @@
-import { runServiceProcess } from '@shopflow/platform/service';
-import { notificationService } from './service.js';
+// Telemetry starts before anything else is loaded, so that everything loaded after it is traced.
+import { startTelemetry } from '@shopflow/platform/telemetry';
 
+startTelemetry('notification');
+const { runServiceProcess } = await import('@shopflow/platform/service');
+const { notificationService } = await import('./service.js');
 runServiceProcess(notificationService);

@@ -19,11 +19,11 @@ export interface OrderApp extends ServiceApp {
 
 /** Wires the order service's use cases and routes; `service.ts` runs it, tests swap the catalog. */
 export async function createOrderApp(
-  { logger, db, outbox, checks }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks'>,
+  { logger, db, outbox, checks, metrics }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks' | 'metrics'>,
   { catalog, idempotencyKeyTtlMs = 24 * 3600_000 }: OrderAdapters,
 ): Promise<OrderApp> {
   const orders = createOrders({ db, outbox, catalog });
-  const http = await createHttpServer({ service: 'order', logger, checks });
+  const http = await createHttpServer({ service: 'order', logger, checks, metrics });
   orderRoutes(http, orders);
   let stopPruning: (() => void) | undefined;
   return {

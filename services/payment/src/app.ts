@@ -1,5 +1,6 @@
 import { PaymentServiceService } from '@shopflow/contracts/payment-grpc';
 import { createGrpcServer, type GrpcServer } from '@shopflow/platform/grpc';
+import { createHttpServer, httpListener, type HttpServer } from '@shopflow/platform/http';
 import type { ServiceApp, ServiceContext } from '@shopflow/platform/service';
 import type { Decider } from './domain/payment.js';
 import { paymentService } from './grpc/payment-service.js';
@@ -14,19 +15,42 @@ export interface PaymentAdapters {
   decide: Decider;
   /** How long closing lets in-flight calls finish before cutting connections. */
   drainTimeoutMs?: number;
+  /** The HTTP side port for /health, /ready and /metrics (PAYMENT_HTTP_PORT; 0 picks a free one). */
+  httpPort: number;
 }
 
 export interface PaymentApp extends ServiceApp {
-  serves: GrpcServer;
+  grpc: GrpcServer;
+  /** The side port's server: /health, /ready and /metrics. */
+  http: HttpServer;
 }
 
-/** Wires the payment service: its gRPC handlers beside the standard health service, SERVING while it listens. */
-export function createPaymentApp(
-  { logger, db, outbox }: Pick<ServiceContext, 'logger' | 'db' | 'outbox'>,
-  { decide, drainTimeoutMs = 5000 }: PaymentAdapters,
+/**
+ * Wires the payment service: its gRPC handlers beside the standard health service, SERVING while
+ * it listens, and an HTTP side port for probes and metrics. It listens on both; the gRPC address
+ * is the service's.
+ */
+export async function createPaymentApp(
+  { logger, db, outbox, checks, metrics }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks' | 'metrics'>,
+  { decide, drainTimeoutMs = 5000, httpPort }: PaymentAdapters,
 ): Promise<PaymentApp> {
   const payments = createPayments({ db, outbox, decide, logger });
-  const grpcServer = createGrpcServer({ healthNames: [PAYMENT_SERVICE_NAME], drainTimeoutMs });
+  const grpcServer = createGrpcServer({ healthNames: [PAYMENT_SERVICE_NAME], drainTimeoutMs, metrics });
   grpcServer.server.addService(PaymentServiceService, paymentService(payments, logger));
-  return Promise.resolve({ serves: grpcServer });
+  const http = await createHttpServer({ service: 'payment', logger, checks, metrics });
+  const side = httpListener(http);
+  return {
+    grpc: grpcServer,
+    http,
+    serves: {
+      async listen(host, port) {
+        const address = await grpcServer.listen(host, port);
+        await side.listen(host, httpPort);
+        return address;
+      },
+      async close() {
+        await Promise.all([grpcServer.close(), side.close()]);
+      },
+    },
+  };
 }

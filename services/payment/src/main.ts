@@ -1,4 +1,7 @@
-import { runServiceProcess } from '@shopflow/platform/service';
-import { paymentService } from './service.js';
+// Telemetry starts before anything else is loaded, so that everything loaded after it is traced.
+import { startTelemetry } from '@shopflow/platform/telemetry';
 
+startTelemetry('payment');
+const { runServiceProcess } = await import('@shopflow/platform/service');
+const { paymentService } = await import('./service.js');
 runServiceProcess(paymentService);

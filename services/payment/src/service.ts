@@ -1,5 +1,5 @@
 import { SERVICE_EVENTS } from '@shopflow/contracts';
-import { envNumber } from '@shopflow/platform/config';
+import { envInt, envNumber } from '@shopflow/platform/config';
 import { defineService } from '@shopflow/platform/service';
 import { createPaymentApp } from './app.js';
 import { migrations } from './db/migrations.js';
@@ -14,6 +14,7 @@ export const paymentService = defineService({
     // The seed declines one charge in ten; read here so a bad value stops start-up.
     const successRate = envNumber('PAYMENT_SUCCESS_RATE', 0.9, { min: 0, max: 1 });
     ctx.logger.info({ successRate }, 'payment success rate');
-    return createPaymentApp(ctx, { decide: randomDecider(successRate) });
+    const httpPort = envInt('PAYMENT_HTTP_PORT', 8086, { min: 0, max: 65535 });
+    return createPaymentApp(ctx, { decide: randomDecider(successRate), httpPort });
   },
 });

@@ -55,7 +55,7 @@ describe.each(['sqlite', 'postgres'] as const)('payment service over gRPC on %s'
   /** The payment service with its charges decided by `decider`. */
   const deciding = (decider: Decider): ServiceDefinition<PaymentApp> => ({
     ...paymentService,
-    build: (ctx) => createPaymentApp(ctx, { decide: decider }),
+    build: (ctx) => createPaymentApp(ctx, { decide: decider, httpPort: 0 }),
   });
 
   beforeAll(async () => {

@@ -23,12 +23,12 @@ export interface SagaApp extends ServiceApp {
 
 /** Wires the saga orchestrator; `service.ts` runs it. On start it resumes every unfinished saga. */
 export async function createSagaApp(
-  { logger, db, outbox, checks }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks'>,
+  { logger, db, outbox, checks, metrics }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks' | 'metrics'>,
   { stock, payments, policy, concurrency }: SagaAdapters,
 ): Promise<SagaApp> {
-  const runner = new SagaRunner({ db, outbox, stock, payments, policy, logger, concurrency });
+  const runner = new SagaRunner({ db, outbox, stock, payments, policy, logger, concurrency, metrics });
   const sagas = createSagas(db, runner);
-  const http = await createHttpServer({ service: 'saga', logger, checks });
+  const http = await createHttpServer({ service: 'saga', logger, checks, metrics });
   sagaRoutes(http, sagas);
   return {
     http,

@@ -4,7 +4,8 @@ import type { Db } from '@shopflow/platform/db';
 import { isInfrastructureFailure, isTransient } from '@shopflow/platform/errors';
 import type { Logger } from '@shopflow/platform/logger';
 import type { Outbox } from '@shopflow/platform/messaging';
-import { newSpan, parseTraceparent, runWithTrace } from '@shopflow/platform/tracing';
+import type { ServiceMetrics } from '@shopflow/platform/metrics';
+import { contextFrom, inSpan, withOrder } from '@shopflow/platform/tracing';
 import { sagaRepository as repo } from './db/saga-repository.js';
 import type { PaymentPort, SagaPorts, StockPort } from './domain/ports.js';
 import {
@@ -27,6 +28,7 @@ export interface RunnerDeps {
   logger: Logger;
   /** Sagas driven at once; the rest wait their turn. */
   concurrency: number;
+  metrics: ServiceMetrics;
 }
 
 /**
@@ -48,9 +50,21 @@ export class SagaRunner {
   private stopped = false;
   private drained: (() => void) | undefined;
   private readonly ports: SagaPorts;
+  private readonly measure;
 
   constructor(private readonly deps: RunnerDeps) {
     this.ports = { stock: deps.stock, payments: deps.payments };
+    const m = deps.metrics;
+    this.measure = {
+      steps: m.histogram('saga_step_duration_seconds', 'Saga steps and compensations run, by step and result', [
+        'step',
+        'result',
+      ]),
+      retries: m.counter('saga_step_retries_total', 'Saga steps run again after a failed attempt, by step', ['step']),
+      outcomes: m.counter('saga_outcomes_total', 'Sagas ended, by outcome (PARKED: a compensation waits for an operator)', [
+        'outcome',
+      ]),
+    };
   }
 
   /**
@@ -163,18 +177,42 @@ export class SagaRunner {
         ownCopy = false;
         continue;
       }
-      const parent = parseTraceparent(current.traceparent ?? undefined);
-      const outcome = await runWithTrace(newSpan(parent), () => this.perform(current));
-      const t = decide(current, outcome, Date.now(), this.deps.policy);
-      const nextSaga = afterTransition(current, t);
-      if (await this.commit(current.version, nextSaga, t)) {
-        saga = nextSaga;
+      const { next, committed } = await this.step(current);
+      if (committed) {
+        saga = next;
         ownCopy = true;
+        if (isOver(next)) this.measure.outcomes.inc({ outcome: next.parked ? 'PARKED' : next.state });
       } else {
         ownCopy = false;
         saga = await repo.find(this.deps.db, orderId); // changed meanwhile: decide again from what is stored
       }
     }
+  }
+
+  /**
+   * One action of a saga and the transition it leads to, committed, in a span under the one that
+   * started the saga: every step joins the order's trace, after a restart too.
+   */
+  private step(current: Saga): Promise<{ next: Saga; committed: boolean }> {
+    const action = current.action ?? 'none';
+    const attributes = {
+      'shopflow.order_id': current.orderId,
+      'shopflow.saga.action': action,
+      'shopflow.saga.attempt': current.attempt + 1,
+    };
+    const parent = contextFrom({ traceparent: current.traceparent ?? undefined });
+    return withOrder(current.orderId, () =>
+      inSpan(`saga ${action}`, { parent, attributes }, async (span) => {
+        if (current.attempt > 0) this.measure.retries.inc({ step: action });
+        const started = performance.now();
+        const outcome = await this.perform(current);
+        this.measure.steps.observe({ step: action, result: outcome.kind }, (performance.now() - started) / 1000);
+        span.setAttribute('shopflow.saga.result', outcome.kind);
+        const t = decide(current, outcome, Date.now(), this.deps.policy);
+        const next = afterTransition(current, t);
+        return { next, committed: await this.commit(current.version, next, t) };
+      }),
+    );
   }
 
   /** Runs the saga's current action as its table entry says; a thrown error becomes an outcome. */

@@ -3,7 +3,7 @@ import type { Db, Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import { orNotFound } from '@shopflow/platform/http';
 import { toPage, type PageCursor } from '@shopflow/platform/pagination';
-import { currentTrace, formatTraceparent } from '@shopflow/platform/tracing';
+import { traceHeaders } from '@shopflow/platform/tracing';
 import { sagaRepository as repo, type SagaFilter } from './db/saga-repository.js';
 import { abort, afterTransition, endedBeforeStart, resume, startSaga, type Saga, type Transition } from './domain/saga.js';
 import type { SagaRunner } from './runner.js';
@@ -21,7 +21,8 @@ export function createSagas(db: Db, runner: SagaRunner) {
   return {
     /** orders.created: start the order's saga (once, however often the event arrives). */
     async onOrderCreated(tx: Queryable, event: OrderCreatedEvent): Promise<void> {
-      const trace = currentTrace();
+      // The consumer's span of this event: every step of the saga hangs under it, even after a restart.
+      const { traceparent } = traceHeaders();
       const saga = startSaga(
         {
           orderId: event.order_id,
@@ -31,7 +32,7 @@ export function createSagas(db: Db, runner: SagaRunner) {
           amountMinor: event.amount_minor,
         },
         Date.now(),
-        trace ? formatTraceparent(trace) : null,
+        traceparent ?? null,
       );
       if (await repo.insert(tx, saga)) tx.afterCommit(() => runner.kick(saga.orderId, saga));
     },

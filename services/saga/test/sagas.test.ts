@@ -8,6 +8,7 @@ import { Outbox, connectMessaging, messagingMigrations, type Messaging } from '@
 import { migrations } from '../src/db/migrations.js';
 import type { PaymentPort, StockPort } from '../src/domain/ports.js';
 import { SagaRunner } from '../src/runner.js';
+import { createServiceMetrics } from '@shopflow/platform/metrics';
 import { createSagas } from '../src/sagas.js';
 
 const logger = createLogger('test', 'silent');
@@ -31,7 +32,16 @@ describe('an order cancelled while its orders.created is being applied (PostgreS
     messaging = await connectMessaging(nats.url, 'saga-test', logger);
     const outbox = new Outbox(db, messaging.js, logger);
     const policy = { stepTimeoutMs: 60_000, compensationTimeoutMs: 60_000, backoff: { baseMs: 60_000, maxMs: 60_000 } };
-    runner = new SagaRunner({ db, outbox, stock, payments, policy, logger, concurrency: 4 });
+    runner = new SagaRunner({
+      db,
+      outbox,
+      stock,
+      payments,
+      policy,
+      logger,
+      concurrency: 4,
+      metrics: createServiceMetrics('saga'),
+    });
   });
   afterAll(async () => {
     await runner?.stop();
@@ -143,6 +153,7 @@ describe.each(['sqlite', 'postgres'] as const)('an order cancelled between reser
       policy,
       logger,
       concurrency: 4,
+      metrics: createServiceMetrics('saga'),
     });
     const sagas = createSagas(gated, runner);
     try {

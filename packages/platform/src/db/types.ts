@@ -25,5 +25,7 @@ export interface Db extends Queryable {
   migrate(migrations: readonly Migration[]): Promise<void>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
+  /** Connections of the pool by state; a database without a pool (SQLite) has none. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }

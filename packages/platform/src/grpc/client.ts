@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { AppError, errorCodeOfGrpc } from '../errors.js';
-import { traceHeaders } from '../tracing.js';
+import { SpanKind, inSpan, traceHeaders } from '../tracing.js';
 
 /** Options for a long-lived client channel: kept alive while idle, quick to come back after the server restarts. */
 export const clientChannelOptions: grpc.ChannelOptions = {
@@ -25,21 +25,31 @@ export function appErrorOfGrpc(error: grpc.ServiceError, label: string): AppErro
 }
 
 /**
- * Wraps a unary method as a promise. Each call carries the current trace context and `headers` as
- * metadata and a deadline (`timeoutMs`, else `defaultTimeoutMs`), and fails with `appErrorOfGrpc(error, label)`.
+ * Wraps a unary method as a promise, in a client span named `label` (`<service> <Method>`). Each call
+ * carries the trace context and `headers` as metadata and a deadline (`timeoutMs`, else
+ * `defaultTimeoutMs`), and fails with `appErrorOfGrpc(error, label)`.
  */
 export function unaryCall<Req, Res>(
   method: UnaryMethod<Req, Res>,
   label: string,
   defaultTimeoutMs: number,
 ): (request: Req, timeoutMs?: number, headers?: Record<string, string>) => Promise<Res> {
+  const [service, name] = label.split(' ') as [string, string | undefined];
+  const attributes = { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': name ?? label };
   return (request, timeoutMs = defaultTimeoutMs, headers) =>
-    new Promise<Res>((resolve, reject) => {
-      const metadata = new grpc.Metadata();
-      for (const [k, v] of Object.entries(traceHeaders())) metadata.set(k, v);
-      if (headers) for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
-      method(request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) =>
-        error ? reject(appErrorOfGrpc(error, label)) : resolve(response),
-      );
-    });
+    inSpan(
+      label,
+      { kind: SpanKind.CLIENT, attributes },
+      (span) =>
+        new Promise<Res>((resolve, reject) => {
+          const metadata = new grpc.Metadata();
+          for (const [k, v] of Object.entries(traceHeaders())) metadata.set(k, v);
+          if (headers) for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
+          method(request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
+            span.setAttribute('rpc.grpc.status_code', error ? error.code : grpc.status.OK);
+            if (error) reject(appErrorOfGrpc(error, label));
+            else resolve(response);
+          });
+        }),
+    );
 }

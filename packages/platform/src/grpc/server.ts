@@ -2,13 +2,16 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { AppError, grpcStatusOf } from '../errors.js';
 import type { Listener } from '../lifecycle.js';
-import { newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
+import type { ServiceMetrics } from '../metrics.js';
+import { SpanKind, contextFrom, inSpan } from '../tracing.js';
 
 export interface GrpcServerOptions {
   /** Services the standard health service reports besides the server-wide ''; all are NOT_SERVING until listen(). */
   healthNames?: readonly string[];
   /** How long close() lets in-flight calls finish before cutting connections. */
   drainTimeoutMs: number;
+  /** Every call is counted into `metrics.grpc`: method, status code, duration. */
+  metrics?: ServiceMetrics;
 }
 
 /** A grpc-js server with the grpc.health.v1 health service: a service's listener that binds, then drains on close. */
@@ -22,8 +25,8 @@ export interface GrpcServer extends Listener {
 }
 
 /** Creates a server that already carries the health service; see GrpcServer. */
-export function createGrpcServer({ healthNames = [], drainTimeoutMs }: GrpcServerOptions): GrpcServer {
-  const server = new grpc.Server();
+export function createGrpcServer({ healthNames = [], drainTimeoutMs, metrics }: GrpcServerOptions): GrpcServer {
+  const server = new grpc.Server(metrics ? { interceptors: [measured(metrics)] } : {});
   const names = ['', ...healthNames];
   const health = new HealthImplementation(Object.fromEntries(names.map((name) => [name, 'NOT_SERVING'])));
   health.addToServer(server);
@@ -54,6 +57,20 @@ export function createGrpcServer({ healthNames = [], drainTimeoutMs }: GrpcServe
   };
 }
 
+/** A server interceptor that times each call from its start to the status it ends with. */
+function measured(metrics: ServiceMetrics): grpc.ServerInterceptor {
+  return (descriptor, call) => {
+    const started = process.hrtime.bigint();
+    return new grpc.ServerInterceptingCall(call, {
+      sendStatus(status, next) {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.grpc.observe({ method: descriptor.path, code: grpc.status[status.code] ?? String(status.code) }, seconds);
+        next(status);
+      },
+    });
+  };
+}
+
 /** Lets in-flight calls finish; a client that keeps a stream open (a health Watch) is cut off at the deadline. */
 function drain(server: grpc.Server, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
@@ -74,7 +91,7 @@ export function listenAddress(host: string, port: number): string {
 }
 
 /**
- * Adapts an async function to a grpc-js unary handler: runs it in the caller's trace context and
+ * Adapts an async function to a grpc-js unary handler: runs it in a server span under the caller's and
  * maps AppErrors to their gRPC status; anything else is INTERNAL without internals in the message.
  * `fn` also gets the call's metadata (see `metadataHeaders`).
  */
@@ -85,9 +102,14 @@ export function unaryHandler<Req, Res>(
   return (call, callback) => {
     // The caller gave up before this call was read (its deadline passed while we were stalled): do nothing.
     if (call.cancelled) return;
-    const parent = parseTraceparent(call.metadata.get('traceparent')[0]?.toString());
-    const span = newSpan(parent);
-    runWithTrace(span, () => {
+    const path = call.getPath();
+    const [service, method] = path.slice(1).split('/') as [string, string | undefined];
+    const parent = contextFrom({
+      traceparent: call.metadata.get('traceparent').map(String),
+      tracestate: call.metadata.get('tracestate').map(String),
+    });
+    const attributes = { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method ?? path };
+    void inSpan(path.slice(1), { kind: SpanKind.SERVER, attributes, parent }, () =>
       fn(call.request, call.metadata).then(
         (response) => callback(null, response),
         (error: unknown) => {
@@ -97,8 +119,8 @@ export function unaryHandler<Req, Res>(
           onUnexpected(error);
           callback({ code: grpc.status.INTERNAL, details: 'internal error' });
         },
-      );
-    });
+      ),
+    );
   };
 }
 

@@ -1,6 +1,5 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import { AppError, ErrorCode } from '../errors.js';
-import { traceHeaders } from '../tracing.js';
 
 export interface HttpResponse<T> {
   status: number;
@@ -15,7 +14,7 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** JSON over a pool of kept-alive connections to one upstream; the trace context goes along. */
+/** JSON over a pool of kept-alive connections to one upstream; undici's instrumentation carries the trace context. */
 export interface HttpClient {
   request<T = unknown>(options: RequestOptions): Promise<HttpResponse<T>>;
   close(): Promise<void>;
@@ -26,7 +25,7 @@ export function createHttpClient(baseUrl: string, { connections = 64, timeoutMs 
   return {
     async request<T>(o: RequestOptions): Promise<HttpResponse<T>> {
       const timeout = o.timeoutMs ?? timeoutMs;
-      const headers: Record<string, string> = { accept: 'application/json', ...traceHeaders(), ...o.headers };
+      const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
       let body: string | undefined;
       if (o.body !== undefined) {
         body = JSON.stringify(o.body);

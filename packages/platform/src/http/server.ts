@@ -1,12 +1,21 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyContextConfig,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import swagger from '@fastify/swagger';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { AppError, ErrorCode, httpStatusOf, type FieldError } from '../errors.js';
 import type { Listener } from '../lifecycle.js';
 import { withTimeout } from '../retry.js';
-import { formatTraceparent, newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
+import type { ServiceMetrics } from '../metrics.js';
+import { traceHeaders, withOrder } from '../tracing.js';
 import { PROBLEM_CONTENT_TYPE, Problem, problem, problemOf } from './problem.js';
 
 export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
@@ -44,7 +53,14 @@ export interface HttpServerOptions {
   openapi?: Record<string, unknown>;
   /** Socket limits for a server that faces clients; Node's defaults otherwise. */
   connections?: ConnectionLimits;
+  /** The service's metrics: requests are counted into them and GET /metrics serves them. */
+  metrics?: ServiceMetrics;
+  /** Route config for GET /metrics (the gateway's says who may read them). */
+  metricsRouteConfig?: FastifyContextConfig;
 }
+
+/** Probes and scrapes: no span, no request metric. */
+const UNTRACED = new Set(['/health', '/ready', '/metrics']);
 
 /** How long a client may take and how many sockets it may hold. */
 export interface ConnectionLimits {
@@ -112,6 +128,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpServer;
   if (limits) app.server.maxConnections = limits.maxConnections;
 
+  // One span per request (a child of the caller's traceparent), current for the handler and all it calls.
+  const otel = new FastifyOtelInstrumentation({
+    instrumentHooks: false,
+    instrumentHandler: false,
+    ignorePaths: ({ url }) => UNTRACED.has(url.split('?')[0]!),
+    requestHook: (span, request) => span.updateName(`${request.method} ${request.routeOptions.url ?? 'unrouted'}`),
+  });
+  await app.register(otel.plugin());
+
   // A JSON API: a text/plain body is an unsupported media type (415), not a string to validate.
   app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);
@@ -141,10 +166,28 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   }
 
   app.addHook('onRequest', (request, reply, done) => {
-    const ctx = newSpan(parseTraceparent(request.headers.traceparent as string | undefined));
-    reply.header('traceparent', formatTraceparent(ctx));
-    runWithTrace(ctx, done);
+    // The caller learns the trace its request joined; log lines about an order name it.
+    const { traceparent } = traceHeaders();
+    if (traceparent) reply.header('traceparent', traceparent);
+    const orderId = (request.params as { order_id?: unknown } | undefined)?.order_id;
+    if (typeof orderId === 'string') withOrder(orderId, done);
+    else done();
   });
+
+  const metrics = options.metrics;
+  if (metrics) {
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unrouted';
+      if (!UNTRACED.has(route)) {
+        metrics.http.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      }
+      done();
+    });
+    app.get('/metrics', { schema: { hide: true }, config: options.metricsRouteConfig ?? {} }, async (_request, reply) => {
+      const { body, contentType } = await metrics.scrape();
+      return reply.type(contentType).send(body);
+    });
+  }
 
   app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
     if ('validation' in error && error.validation) {

@@ -1,12 +1,13 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
 import { validateEvent, type EventOf, type Subject } from '@shopflow/contracts';
 import { pruneOlderThan } from '../db/index.js';
 import type { Db, Queryable } from '../db/types.js';
 import { isInfrastructureFailure, isTransient } from '../errors.js';
 import { backoffDelay, withTimeout } from '../retry.js';
-import { newSpan, parseTraceparent, runWithTrace } from '../tracing.js';
+import { SpanKind, contextFrom, inSpan, withOrder } from '../tracing.js';
 import type { Messaging } from './connection.js';
 import { deadLetter } from './dlq.js';
 import type { StreamSpec } from './streams.js';
@@ -30,6 +31,8 @@ export interface ConsumerDeps {
   maxDeliver: number;
   /** Most messages applied in one transaction. */
   batchSize?: number;
+  /** Counts deliveries and redeliveries, labelled by consumer. */
+  counts?: { deliveries: Counter<'consumer'>; redeliveries: Counter<'consumer'> };
 }
 
 interface Decoded<S extends Subject> {
@@ -94,7 +97,10 @@ export class EventConsumer<S extends Subject> {
   }
 
   private async receive(messages: ConsumerMessages): Promise<void> {
+    const labels = { consumer: this.spec.durable };
     for await (const msg of messages) {
+      this.deps.counts?.deliveries.inc(labels);
+      if (msg.redelivered) this.deps.counts?.redeliveries.inc(labels);
       const decoded = this.decode(msg);
       if (!decoded) continue;
       this.pending.push(decoded);
@@ -158,8 +164,26 @@ export class EventConsumer<S extends Subject> {
           [event.event_id, this.spec.durable, Date.now()],
         );
         if (fresh === 0) continue; // applied before: a redelivery or a re-publish
-        const parent = parseTraceparent(msg.headers?.get('traceparent'));
-        await runWithTrace(newSpan(parent), () => this.spec.handle(tx, event, msg));
+        // The span of the outbox's publish is the parent, so the event's handling joins the order's trace.
+        await withOrder(event.order_id, () =>
+          inSpan(
+            `process ${msg.subject}`,
+            {
+              kind: SpanKind.CONSUMER,
+              parent: contextFrom(msg.headers),
+              attributes: {
+                'messaging.system': 'nats',
+                'messaging.operation.type': 'process',
+                'messaging.destination.name': msg.subject,
+                'messaging.consumer.group.name': this.spec.durable,
+                'messaging.message.id': event.event_id,
+                'messaging.nats.delivery_count': msg.info.deliveryCount,
+                'shopflow.order_id': event.order_id,
+              },
+            },
+            () => this.spec.handle(tx, event, msg),
+          ),
+        );
       }
     });
     this.infrastructureFailures = 0;

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { EventOf, Subject } from '@shopflow/contracts';
 import type { Db, Queryable } from '../db/types.js';
 import { backoffDelay, delay } from '../retry.js';
-import { traceHeaders } from '../tracing.js';
+import { SpanKind, contextFrom, inSpan, traceHeaders } from '../tracing.js';
 
 interface OutboxRow {
   id: number;
@@ -100,8 +100,16 @@ export class Outbox {
 
   /** Rows not yet acknowledged by JetStream. */
   async pending(): Promise<number> {
-    const [row] = await this.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox');
-    return Number(row?.n ?? 0);
+    return (await this.backlog()).rows;
+  }
+
+  /** Rows not yet acknowledged by JetStream, and how long the oldest has waited (0 when there is none). */
+  async backlog(): Promise<{ rows: number; oldestAgeMs: number }> {
+    const [row] = await this.db.query<{ n: number; oldest: number | null }>(
+      'SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox',
+    );
+    const oldest = row?.oldest == null ? undefined : Number(row.oldest);
+    return { rows: Number(row?.n ?? 0), oldestAgeMs: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest) };
   }
 
   private async run(): Promise<void> {
@@ -179,9 +187,19 @@ export class Outbox {
     return rows.length;
   }
 
-  private async publish(row: OutboxRow): Promise<void> {
-    const h = natsHeaders();
-    for (const [k, v] of Object.entries(JSON.parse(row.headers) as Record<string, string>)) h.set(k, v);
-    await this.js.publish(row.subject, row.payload, { msgID: row.event_id, headers: h, timeout: this.publishTimeoutMs });
+  private publish(row: OutboxRow): Promise<void> {
+    // The row kept the context it was written in: a publish after a crash still joins that trace.
+    const parent = contextFrom(JSON.parse(row.headers) as Record<string, string>);
+    const attributes = {
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': row.subject,
+      'messaging.message.id': row.event_id,
+    };
+    return inSpan(`send ${row.subject}`, { kind: SpanKind.PRODUCER, parent, attributes }, async () => {
+      const h = natsHeaders();
+      for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
+      await this.js.publish(row.subject, row.payload, { msgID: row.event_id, headers: h, timeout: this.publishTimeoutMs });
+    });
   }
 }

@@ -3,7 +3,6 @@ import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
 import { Type } from '@sinclair/typebox';
 import { InventoryApi, NotificationsApi, OrdersApi, SagasApi, type Api, type ApiRoute } from '@shopflow/contracts/api';
 import { PROBLEM_CONTENT_TYPE, problem, problemResponses, type HttpServer } from '@shopflow/platform/http';
-import { traceHeaders } from '@shopflow/platform/tracing';
 import type { Upstream, UpstreamName } from '../adapters/upstream.js';
 import { principalHeaders } from '../auth/access.js';
 import { forwardPath } from './paths.js';
@@ -115,12 +114,11 @@ type Hook<K extends keyof FastifyReplyFromHooks> = NonNullable<FastifyReplyFromH
 
 /**
  * Only what the services read goes upstream; any other client header stops at the gateway, and
- * the principal headers are always the gateway's own.
+ * the principal headers are always the gateway's own. The trace context is added by undici's
+ * instrumentation: a child of the client span of this call.
  */
 const forwardedHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) => {
   const out: IncomingHttpHeaders = {
-    // A child of this request's span, so the upstream's span hangs under the gateway's.
-    ...traceHeaders(),
     ...principalHeaders(request.principal),
     // The gateway is the edge: whatever forwarding headers a client sent are its own claims.
     'x-forwarded-for': request.ip,

@@ -25,7 +25,8 @@ function toManualReservationView({ product, reservationId }: ManualReservation):
 function priceMinorOf(price: number | null | undefined): number | null | undefined {
   if (price === undefined || price === null) return price;
   const minor = toMinorUnits(price);
-  if (minor === undefined || minor === 0) throw AppError.invalid('price', 'must be a positive amount with at most two decimal places');
+  if (minor === undefined || minor === 0)
+    throw AppError.invalid('price', 'must be a positive amount with at most two decimal places');
   return minor;
 }
 
@@ -60,8 +61,7 @@ export function inventoryRoutes(app: HttpServer, inventory: Inventory): void {
 
   app.route({
     ...reserve,
-    handler: async (request) =>
-      toManualReservationView(await inventory.reserveManually(request.params.product_id, request.body)),
+    handler: async (request) => toManualReservationView(await inventory.reserveManually(request.params.product_id, request.body)),
   });
 
   app.route({

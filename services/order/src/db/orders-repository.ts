@@ -81,7 +81,14 @@ export const ordersRepository = {
   },
 
   /** Claims a customer's idempotency key; false when that customer used the key before (then see findKey). */
-  async claimKey(q: Queryable, customerId: string, key: string, requestHash: string, orderId: string, at: string): Promise<boolean> {
+  async claimKey(
+    q: Queryable,
+    customerId: string,
+    key: string,
+    requestHash: string,
+    orderId: string,
+    at: string,
+  ): Promise<boolean> {
     const n = await q.execute(
       `INSERT INTO customer_idempotency_keys (customer_id, key, request_hash, order_id, created_at)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,

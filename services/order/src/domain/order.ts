@@ -74,7 +74,8 @@ export type PricingDecision =
  * is quantity × price, and a client amount must equal it. Without a price, the client's amount stands.
  */
 export function priceOrder(quantity: number, clientAmountMinor: number | undefined, priceMinor: number | null): PricingDecision {
-  if (priceMinor === null) return clientAmountMinor === undefined ? { kind: 'missing' } : { kind: 'priced', amountMinor: clientAmountMinor };
+  if (priceMinor === null)
+    return clientAmountMinor === undefined ? { kind: 'missing' } : { kind: 'priced', amountMinor: clientAmountMinor };
   const expectedMinor = quantity * priceMinor;
   if (clientAmountMinor !== undefined && clientAmountMinor !== expectedMinor) return { kind: 'mismatch', expectedMinor };
   return { kind: 'priced', amountMinor: expectedMinor };
