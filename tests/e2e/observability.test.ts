@@ -1,0 +1,209 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@shopflow/contracts/api';
+import { TestSystem, waitFor } from '@shopflow/devkit';
+import type { ServiceName } from '@shopflow/platform/config';
+import { call, settled, type Target } from '../support.js';
+
+/** A span as the OTLP/HTTP JSON encoding carries it, with the service that sent it. */
+interface ReceivedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+}
+
+/** An OTLP/HTTP receiver (JSON encoding) on a free port: what any collector would get. */
+async function startOtlpReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; close(): Promise<void> }> {
+  const spans: ReceivedSpan[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        res.writeHead(404).end();
+        return;
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        resourceSpans: {
+          resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+          scopeSpans: { spans: Omit<ReceivedSpan, 'service'>[] }[];
+        }[];
+      };
+      for (const rs of body.resourceSpans) {
+        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+        for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, parentSpanId: s.parentSpanId ?? '', service });
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The sum of a metric's samples whose labels include `labels`, in Prometheus' text format. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum = (sum ?? 0) + Number(match[3]);
+  }
+  return sum;
+}
+
+const SERVICES: ServiceName[] = ['gateway', 'order', 'saga', 'inventory', 'payment', 'notification'];
+
+describe('observability: one trace per order, metrics on every service, logs that name the trace and the order', () => {
+  let system: TestSystem;
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let customer: Target;
+  let adminHeaders: Record<string, string>;
+  const lines: { service: ServiceName; line: string }[] = [];
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    system = await TestSystem.start({
+      databases: 'postgres',
+      sink: (service, line) => void lines.push({ service, line }),
+      env: {
+        PAYMENT_SUCCESS_RATE: '1',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // Spans leave within a fifth of a second instead of five.
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      },
+    });
+    customer = { url: system.gatewayUrl, headers: await system.authorization('CUST-OBS') };
+    adminHeaders = await system.authorization('ops', Role.Admin);
+  });
+  afterAll(async () => {
+    await system?.stop();
+    await receiver?.close();
+  });
+
+  const scrape = async (service: ServiceName): Promise<string> => {
+    const res = await fetch(`${system.httpUrl(service)}/metrics`, { headers: service === 'gateway' ? adminHeaders : {} });
+    expect(res.status, `${service} /metrics`).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+  const scrapeAll = async () =>
+    Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await scrape(s)] as const))) as Record<ServiceName, string>;
+
+  it('gives an order placed through the gateway ONE trace, with spans from all six services and every parent in it', async () => {
+    const placed = await call(customer, 'POST', '/orders', { customer_id: 'CUST-OBS', product_id: 'PROD001', quantity: 1, amount: 5 });
+    expect(placed.status).toBe(201);
+    const traceId = placed.headers.get('traceparent')?.split('-')[1];
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect((await settled(customer, placed.body.id)).status).toBe('COMPLETED');
+
+    const trace = await waitFor(
+      'spans from all six services',
+      () => {
+        const mine = receiver.spans.filter((s) => s.traceId === traceId);
+        const services = new Set(mine.map((s) => s.service));
+        return SERVICES.every((s) => services.has(s)) ? mine : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    // The order's spans went nowhere else: no service started a trace of its own for this order's work.
+    const roots = trace.filter((s) => !s.parentSpanId);
+    expect(roots.map((s) => `${s.service} ${s.name}`)).toEqual(['gateway POST /orders']);
+    const ids = new Set(trace.map((s) => s.spanId));
+    const orphans = trace.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId));
+    expect(orphans.map((s) => `${s.service} ${s.name}`)).toEqual([]);
+
+    const names = trace.map((s) => `${s.service} ${s.name}`);
+    for (const expected of [
+      'order POST /orders',
+      'order send orders.created',
+      'saga process orders.created',
+      'notification process orders.completed',
+    ]) {
+      expect(names).toContain(expected);
+    }
+    expect(names.some((n) => n.startsWith('saga saga '))).toBe(true);
+    expect(names.some((n) => n.startsWith('payment payment.PaymentService/'))).toBe(true);
+    expect(names.some((n) => n.startsWith('inventory POST /reservations'))).toBe(true);
+    // The saga's gRPC client span is the parent of the payment service's server span.
+    const server = trace.find((s) => s.service === 'payment' && s.kind === 2)!;
+    const client = trace.find((s) => s.spanId === server.parentSpanId);
+    expect(client).toMatchObject({ service: 'saga', kind: 3 });
+  });
+
+  it('moves the right metrics when orders are placed, and keeps the gateway metrics for admins', async () => {
+    const before = await scrapeAll();
+    const n = 3;
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = await call(customer, 'POST', '/orders', { customer_id: 'CUST-OBS', product_id: 'PROD001', quantity: 1, amount: 5 });
+      expect(res.status).toBe(201);
+      ids.push(res.body.id);
+    }
+    for (const id of ids) expect((await settled(customer, id)).status).toBe('COMPLETED');
+    // The notifications are consumed after the order completes: wait for the consumer's count.
+    const deliveries = (text: string) => sample(text, 'consumer_deliveries_total', { consumer: 'notification-orders-completed' }) ?? 0;
+    await waitFor('notifications consumed', async () => deliveries(await scrape('notification')) >= deliveries(before.notification) + n, {
+      timeoutMs: 10_000,
+    });
+    const after = await scrapeAll();
+    const moved = (service: ServiceName, name: string, labels: Record<string, string> = {}) =>
+      (sample(after[service], name, labels) ?? 0) - (sample(before[service], name, labels) ?? 0);
+
+    const placed = { method: 'POST', route: '/orders', status: '201' };
+    expect(moved('gateway', 'http_server_request_duration_seconds_count', placed)).toBe(n);
+    expect(moved('order', 'http_server_request_duration_seconds_count', placed)).toBe(n);
+    expect(moved('saga', 'saga_outcomes_total', { outcome: 'COMPLETED' })).toBe(n);
+    expect(moved('saga', 'saga_step_duration_seconds_count', { result: 'ok' })).toBeGreaterThanOrEqual(3 * n);
+    expect(moved('payment', 'grpc_server_handled_seconds_count', { code: 'OK' })).toBeGreaterThanOrEqual(n);
+    expect(moved('inventory', 'http_server_request_duration_seconds_count')).toBeGreaterThanOrEqual(n);
+    expect(moved('saga', 'consumer_deliveries_total', { consumer: 'saga-orders-created' })).toBe(n);
+
+    // Present on every service that has them: backlog, consumer state, DLQ, pool, event loop.
+    for (const s of ['order', 'saga', 'payment'] as const) {
+      expect(sample(after[s], 'outbox_backlog'), s).toBeGreaterThanOrEqual(0);
+      expect(sample(after[s], 'outbox_oldest_age_seconds'), s).toBeGreaterThanOrEqual(0);
+    }
+    expect(sample(after.saga, 'consumer_pending', { consumer: 'saga-orders-created' })).toBe(0);
+    expect(sample(after.notification, 'consumer_ack_pending')).toBeGreaterThanOrEqual(0);
+    expect(sample(after.notification, 'dlq_messages', { consumer: 'notification-orders-completed' })).toBe(0);
+    for (const s of ['order', 'saga', 'payment', 'inventory', 'notification'] as const) {
+      expect(sample(after[s], 'db_pool_connections', { state: 'idle' }), s).toBeGreaterThanOrEqual(0);
+    }
+    for (const s of SERVICES) expect(sample(after[s], 'nodejs_eventloop_lag_seconds', { service: s }), s).toBeGreaterThanOrEqual(0);
+
+    // The gateway is the edge: its metrics need an admin token.
+    expect((await fetch(`${system.gatewayUrl}/metrics`)).status).toBe(401);
+    expect((await fetch(`${system.gatewayUrl}/metrics`, { headers: customer.headers })).status).toBe(403);
+  });
+
+  it("tags every log line that concerns an order with the order's trace and span ids", async () => {
+    const placed = await call(customer, 'POST', '/orders', { customer_id: 'CUST-OBS', product_id: 'PROD001', quantity: 1, amount: 5 });
+    const orderId = placed.body.id as string;
+    const traceId = placed.headers.get('traceparent')?.split('-')[1];
+    await settled(customer, orderId);
+    const about = () =>
+      lines
+        .filter(({ line }) => line.includes(orderId))
+        .map(({ service, line }) => ({ service, ...(JSON.parse(line) as Record<string, unknown>) }));
+    await waitFor('a log line about the order', () => about().length > 0, { timeoutMs: 10_000 });
+    for (const entry of about()) {
+      expect(entry, JSON.stringify(entry)).toMatchObject({
+        order_id: orderId,
+        trace_id: traceId,
+        span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      });
+    }
+  });
+});
