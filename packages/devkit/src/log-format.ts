@@ -1,6 +1,7 @@
 const LEVEL_COLOURS: Record<string, string> = { trace: '90', debug: '90', info: '32', warn: '33', error: '31', fatal: '35' };
 const SERVICE_COLOURS = ['36', '35', '34', '33', '32', '96', '94'];
-const HIDDEN = new Set(['level', 'time', 'service', 'msg', 'pid', 'hostname']);
+// The span id helps a machine, not a reader: the trace id is enough to find the trace.
+const HIDDEN = new Set(['level', 'time', 'service', 'msg', 'pid', 'hostname', 'span_id']);
 
 /** Turns one JSON log line of a service into `12:00:01 INFO  [order] message key=value`; other lines pass through. */
 export function formatLogLine(service: string, line: string, colour: boolean, index = 0): string {
