@@ -1,6 +1,7 @@
 import { pruneOlderThan } from '@shopflow/platform/db';
 import { scheduleHourly, type ServiceContext, type ServiceApp } from '@shopflow/platform/service';
 import { createHttpServer, httpListener, type HttpServer } from '@shopflow/platform/http';
+import { createAdmission } from './admission.js';
 import type { ProductCatalog } from './domain/ports.js';
 import { createOrders, type Orders } from './orders.js';
 import { orderRoutes } from './routes/orders.js';
@@ -10,6 +11,8 @@ export interface OrderAdapters {
   catalog: ProductCatalog;
   /** How long an Idempotency-Key is remembered (at least; pruning runs hourly). Default 24 h. */
   idempotencyKeyTtlMs?: number;
+  /** Unsettled orders past which POST /orders answers 503 (ORDER_BACKLOG_LIMIT); 0 takes everything. */
+  backlogLimit?: number;
 }
 
 export interface OrderApp extends ServiceApp {
@@ -20,9 +23,10 @@ export interface OrderApp extends ServiceApp {
 /** Wires the order service's use cases and routes; `service.ts` runs it, tests swap the catalog. */
 export async function createOrderApp(
   { logger, db, outbox, checks, metrics }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks' | 'metrics'>,
-  { catalog, idempotencyKeyTtlMs = 24 * 3600_000 }: OrderAdapters,
+  { catalog, idempotencyKeyTtlMs = 24 * 3600_000, backlogLimit = 0 }: OrderAdapters,
 ): Promise<OrderApp> {
-  const orders = createOrders({ db, outbox, catalog });
+  const admission = createAdmission(db, backlogLimit, metrics);
+  const orders = createOrders({ db, outbox, catalog, admission });
   const http = await createHttpServer({ service: 'order', logger, checks, metrics });
   orderRoutes(http, orders);
   let stopPruning: (() => void) | undefined;

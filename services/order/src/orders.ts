@@ -18,6 +18,7 @@ import type { Outbox } from '@shopflow/platform/messaging';
 import { toPage, type PageCursor } from '@shopflow/platform/pagination';
 import { ordersRepository as repo, type OrderFilter } from './db/orders-repository.js';
 import { decideRequestedTransition, decideSagaTransition, priceOrder, type Order } from './domain/order.js';
+import type { Admission } from './admission.js';
 import type { ProductCatalog } from './domain/ports.js';
 
 /** A `POST /orders` body once the route has settled whose order it is. */
@@ -33,10 +34,12 @@ export interface OrdersDeps {
   db: Db;
   outbox: Outbox;
   catalog: ProductCatalog;
+  /** Bounds the backlog of unsettled orders; everything is admitted without it. */
+  admission?: Admission;
 }
 
 /** The order service's use cases; each one is a single transaction with its events. */
-export function createOrders({ db, outbox, catalog }: OrdersDeps) {
+export function createOrders({ db, outbox, catalog, admission }: OrdersDeps) {
   /**
    * Writes the terminal event that tells the notification service (and anyone else) the order ended.
    * An ending asked for through the API is also told to the saga alone, on its own subject: the saga
@@ -130,6 +133,43 @@ export function createOrders({ db, outbox, catalog }: OrdersDeps) {
     return existing;
   }
 
+  async function create(input: OrderRequest, idempotencyKey: string | undefined, requestHash: string): Promise<PlaceOrderResult> {
+    const amountMinor = await amountOf(input);
+    const now = new Date().toISOString();
+    const order: Order = {
+      id: randomUUID(),
+      customerId: input.customer_id,
+      productId: input.product_id,
+      quantity: input.quantity,
+      amountMinor,
+      status: OrderStatus.Pending,
+      statusReason: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    return db.transaction(async (tx) => {
+      if (idempotencyKey && !(await repo.claimKey(tx, order.customerId, idempotencyKey, requestHash, order.id, now))) {
+        // Another request with this key committed after our first look.
+        const existing = await replay(tx, order.customerId, idempotencyKey, requestHash);
+        if (!existing) throw new AppError(ErrorCode.Internal, `idempotency key ${idempotencyKey} was claimed but is missing`);
+        return { order: existing, replayed: true };
+      }
+      await repo.insert(tx, order);
+      await outbox.enqueue(tx, Subject.OrderCreated, {
+        event_id: randomUUID(),
+        event_type: EventType.OrderCreated,
+        order_id: order.id,
+        customer_id: order.customerId,
+        product_id: order.productId,
+        quantity: order.quantity,
+        amount: fromMinorUnits(amountMinor),
+        amount_minor: amountMinor,
+        occurred_at: now,
+      });
+      return { order, replayed: false };
+    });
+  }
+
   return {
     /**
      * Places an order (PENDING) and its `orders.created` event in one transaction. An Idempotency-Key
@@ -142,40 +182,16 @@ export function createOrders({ db, outbox, catalog }: OrdersDeps) {
         const replayed = await replay(db, input.customer_id, idempotencyKey, requestHash);
         if (replayed) return { order: replayed, replayed: true };
       }
-      const amountMinor = await amountOf(input);
-      const now = new Date().toISOString();
-      const order: Order = {
-        id: randomUUID(),
-        customerId: input.customer_id,
-        productId: input.product_id,
-        quantity: input.quantity,
-        amountMinor,
-        status: OrderStatus.Pending,
-        statusReason: null,
-        createdAt: now,
-        updatedAt: now,
-      };
-      return db.transaction(async (tx) => {
-        if (idempotencyKey && !(await repo.claimKey(tx, order.customerId, idempotencyKey, requestHash, order.id, now))) {
-          // Another request with this key committed after our first look.
-          const existing = await replay(tx, order.customerId, idempotencyKey, requestHash);
-          if (!existing) throw new AppError(ErrorCode.Internal, `idempotency key ${idempotencyKey} was claimed but is missing`);
-          return { order: existing, replayed: true };
-        }
-        await repo.insert(tx, order);
-        await outbox.enqueue(tx, Subject.OrderCreated, {
-          event_id: randomUUID(),
-          event_type: EventType.OrderCreated,
-          order_id: order.id,
-          customer_id: order.customerId,
-          product_id: order.productId,
-          quantity: order.quantity,
-          amount: fromMinorUnits(amountMinor),
-          amount_minor: amountMinor,
-          occurred_at: now,
-        });
-        return { order, replayed: false };
-      });
+      // Past capacity a new order is refused at once, rather than taken and left to wait (503, Retry-After).
+      const admitted = admission?.admit();
+      let placed = false;
+      try {
+        const result = await create(input, idempotencyKey, requestHash);
+        placed = !result.replayed;
+        return result;
+      } finally {
+        admitted?.(placed);
+      }
     },
 
     /** An order the caller may see; someone else's is the same 404 as a missing one. */
