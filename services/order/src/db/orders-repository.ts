@@ -76,12 +76,32 @@ export const ordersRepository = {
     return rows.map(toOrder);
   },
 
+  /**
+   * How many orders are in each status, over every order or over those created at or after
+   * `since` (a range of the (created_at, id) index). Statuses without orders are absent.
+   */
+  async countByStatus(q: Queryable, since?: string): Promise<Map<OrderStatus, number>> {
+    const rows = await q.query<{ status: OrderStatus; n: number | string }>(
+      `SELECT status, COUNT(*) AS n FROM orders ${since === undefined ? '' : 'WHERE created_at >= $1'} GROUP BY status`,
+      since === undefined ? [] : [since],
+    );
+    // PostgreSQL's COUNT is a bigint, which pg hands over as a string.
+    return new Map(rows.map((r) => [r.status, Number(r.n)]));
+  },
+
   async updateStatus(q: Queryable, id: string, status: OrderStatus, reason: string | null, at: string): Promise<void> {
     await q.execute('UPDATE orders SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1', [id, status, reason, at]);
   },
 
   /** Claims a customer's idempotency key; false when that customer used the key before (then see findKey). */
-  async claimKey(q: Queryable, customerId: string, key: string, requestHash: string, orderId: string, at: string): Promise<boolean> {
+  async claimKey(
+    q: Queryable,
+    customerId: string,
+    key: string,
+    requestHash: string,
+    orderId: string,
+    at: string,
+  ): Promise<boolean> {
     const n = await q.execute(
       `INSERT INTO customer_idempotency_keys (customer_id, key, request_hash, order_id, created_at)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
