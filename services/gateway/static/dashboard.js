@@ -137,7 +137,6 @@
   async function openTimeline(orderId) {
     selected = orderId;
     renderOrders();
-    $('timeline-section').hidden = false;
     $('timeline-order').textContent = orderId;
     const res = await fetch(`/-/api/sagas/${encodeURIComponent(orderId)}`, { credentials: 'same-origin' });
     if (selected !== orderId) return;

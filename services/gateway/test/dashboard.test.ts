@@ -61,6 +61,8 @@ describe('the dashboard at the gateway', () => {
       if (path === '/sagas') return reply.send({ sagas: [], next_cursor: null });
       if (path === '/dlq') return reply.send({ dead_letters: [], total: 0 });
       if (path === '/sagas/o-1') return reply.send({ saga: { order_id: 'o-1', trace_id: 'abc' }, steps: [] });
+      if (path === '/sagas/o-1/retry') return reply.send({ order_id: 'o-1', state: 'COMPENSATING' });
+      if (path === '/dlq/7/replay') return reply.send({ seq: 7, subject: 'orders.created' });
       return reply.code(404).type('application/problem+json').send({ status: 404, title: 'Not Found' });
     };
   });
@@ -86,7 +88,7 @@ describe('the dashboard at the gateway', () => {
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(res.headers.get('content-security-policy')).not.toContain('unsafe-inline');
     expect(res.headers.get('x-frame-options')).toBe('DENY');
-    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
     const html = await res.text();
     expect(html).toContain('<form method="post" action="/-/session"');
     expect(html).not.toMatch(/<script(?![^>]*src=)/);
@@ -187,6 +189,21 @@ describe('the dashboard at the gateway', () => {
 
     const tooMany = await post('/-/api/test-orders', { ...json, ...fromPage }, JSON.stringify({ count: 1000 }));
     expect(tooMany.status).toBe(400);
+  });
+
+  it("passes an operator's retry and replay to the saga service as that operator, refusing them cross-site", async () => {
+    for (const path of ['/-/api/sagas/o-1/retry', '/-/api/dlq/7/replay']) {
+      expect((await post(path, { ...cookieOf(admin), 'sec-fetch-site': 'cross-site', 'x-shopflow-dashboard': '1' })).status).toBe(
+        403,
+      );
+      const res = await post(path, { ...cookieOf(admin), ...fromPage });
+      expect(res.status, path).toBe(200);
+    }
+    expect(stage.fakes.saga.received.map((r) => [r.method, r.url, r.headers['x-shopflow-subject']])).toEqual([
+      ['POST', '/sagas/o-1/retry', 'ops'],
+      ['POST', '/dlq/7/replay', 'ops'],
+    ]);
+    expect((await post('/-/api/dlq/0/replay', { ...cookieOf(admin), ...fromPage })).status).toBe(400);
   });
 
   it('streams orders, counts and health while a page listens, and stops polling when it leaves', async () => {

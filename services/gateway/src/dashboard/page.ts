@@ -1,14 +1,18 @@
 // The dashboard's HTML, rendered on the server. Nothing here is inline script or style: the
 // Content-Security-Policy allows only the gateway's own /-/dashboard.js and /-/dashboard.css.
 
-/** Headers of every dashboard page and asset: no inline code, no framing, no referrer (the URL may have carried a token). */
+/**
+ * Headers of every dashboard page and asset: no inline code, no framing, and no referrer to
+ * other sites. Not `no-referrer`: with it, the browser sends `Origin: null` on the page's own
+ * form posts, which the cross-site check must refuse.
+ */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
 
@@ -71,11 +75,8 @@ export function dashboardPage(subject: string): string {
 <h2>Orders</h2>
 <div id="counts" class="counts"></div>
 <p id="rates" class="rates"></p>
-</section>
-<section id="demo-section">
-<h2>Place test orders</h2>
 <form id="test-orders">
-<label for="test-order-count">Orders of PROD001, as customer DEMO</label>
+<label for="test-order-count">Place test orders of PROD001, as customer DEMO:</label>
 <input type="number" id="test-order-count" name="count" min="1" max="20" value="1" required>
 <button type="submit" id="place-test-orders">Place</button>
 <span id="test-orders-result" role="status"></span>
@@ -85,8 +86,8 @@ export function dashboardPage(subject: string): string {
 <h2>Live orders <small id="orders-note"></small></h2>
 <table id="orders"><thead><tr><th>order</th><th>customer</th><th>product</th><th>qty</th><th>amount</th><th>status</th><th>updated</th></tr></thead><tbody></tbody></table>
 </section>
-<section id="timeline-section" hidden>
-<h2>Saga timeline <small id="timeline-order"></small></h2>
+<section id="timeline-section">
+<h2>Saga timeline <small id="timeline-order">click an order to see its saga</small></h2>
 <dl id="timeline-summary" class="summary"></dl>
 <table id="timeline"><thead><tr><th>at</th><th>+ms</th><th>action</th><th>result</th><th>detail</th></tr></thead><tbody></tbody></table>
 </section>
