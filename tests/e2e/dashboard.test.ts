@@ -12,6 +12,13 @@ import { connectMessaging, type Messaging } from '@shopflow/platform/messaging';
 // against the whole system. With SHOPFLOW_SCREENSHOT=<file> (`npm run screenshot`), it also
 // photographs the page once it shows a few orders.
 
+/** The page's document, as the functions passed to page.evaluate use it (they run in the browser; this program has no DOM types). */
+declare const document: {
+  cookie: string;
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): Iterable<{ getAttribute(name: string): string | null }>;
+};
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.SHOPFLOW_SCREENSHOT;
 /** How long the page may take to show what the system did: a deadline, not a pause. */
