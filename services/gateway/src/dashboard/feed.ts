@@ -31,6 +31,7 @@ export interface FeedTiming {
   slowEvery: number;
 }
 
+/** Orders every 0.5 s, counts every 2 s, health, parked sagas and dead letters every 5 s. */
 export const DEFAULT_FEED_TIMING: FeedTiming = { tickMs: 500, statsEvery: 4, slowEvery: 10 };
 
 /**

@@ -19,6 +19,7 @@ export interface ServiceHealth {
   instances: InstanceHealth[];
 }
 
+/** Every service behind the gateway (and the gateway), and when they were asked. */
 export interface HealthReport {
   services: ServiceHealth[];
   checked_at: string;
