@@ -56,6 +56,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's script runs in the browser as it is, with no build step.
+    files: ['services/gateway/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly', Node: 'readonly' },
+    },
+  },
+  {
     files: ['**/*.test.ts', 'tests/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@shopflow/contracts/api';
 import { TestSystem, waitFor } from '@shopflow/devkit';
 import type { ServiceName } from '@shopflow/platform/config';
-import { call, settled, type Target } from '../support.js';
+import { call, settled } from '../support.js';
 
 /** A span as the OTLP/HTTP JSON encoding carries it, with the service that sent it. */
 interface ReceivedSpan {
@@ -35,7 +35,8 @@ async function startOtlpReceiver(): Promise<{ url: string; spans: ReceivedSpan[]
       };
       for (const rs of body.resourceSpans) {
         const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
-        for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, parentSpanId: s.parentSpanId ?? '', service });
+        for (const ss of rs.scopeSpans)
+          for (const s of ss.spans) spans.push({ ...s, parentSpanId: s.parentSpanId ?? '', service });
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -67,7 +68,7 @@ const SERVICES: ServiceName[] = ['gateway', 'order', 'saga', 'inventory', 'payme
 describe('observability: one trace per order, metrics on every service, logs that name the trace and the order', () => {
   let system: TestSystem;
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
-  let customer: Target;
+  let customer: { url: string; headers: Record<string, string> };
   let adminHeaders: Record<string, string>;
   const lines: { service: ServiceName; line: string }[] = [];
 
@@ -99,10 +100,18 @@ describe('observability: one trace per order, metrics on every service, logs tha
     return res.text();
   };
   const scrapeAll = async () =>
-    Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await scrape(s)] as const))) as Record<ServiceName, string>;
+    Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await scrape(s)] as const))) as Record<
+      ServiceName,
+      string
+    >;
 
   it('gives an order placed through the gateway ONE trace, with spans from all six services and every parent in it', async () => {
-    const placed = await call(customer, 'POST', '/orders', { customer_id: 'CUST-OBS', product_id: 'PROD001', quantity: 1, amount: 5 });
+    const placed = await call(customer, 'POST', '/orders', {
+      customer_id: 'CUST-OBS',
+      product_id: 'PROD001',
+      quantity: 1,
+      amount: 5,
+    });
     expect(placed.status).toBe(201);
     const traceId = placed.headers.get('traceparent')?.split('-')[1];
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -147,16 +156,26 @@ describe('observability: one trace per order, metrics on every service, logs tha
     const n = 3;
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const res = await call(customer, 'POST', '/orders', { customer_id: 'CUST-OBS', product_id: 'PROD001', quantity: 1, amount: 5 });
+      const res = await call(customer, 'POST', '/orders', {
+        customer_id: 'CUST-OBS',
+        product_id: 'PROD001',
+        quantity: 1,
+        amount: 5,
+      });
       expect(res.status).toBe(201);
       ids.push(res.body.id);
     }
     for (const id of ids) expect((await settled(customer, id)).status).toBe('COMPLETED');
     // The notifications are consumed after the order completes: wait for the consumer's count.
-    const deliveries = (text: string) => sample(text, 'consumer_deliveries_total', { consumer: 'notification-orders-completed' }) ?? 0;
-    await waitFor('notifications consumed', async () => deliveries(await scrape('notification')) >= deliveries(before.notification) + n, {
-      timeoutMs: 10_000,
-    });
+    const deliveries = (text: string) =>
+      sample(text, 'consumer_deliveries_total', { consumer: 'notification-orders-completed' }) ?? 0;
+    await waitFor(
+      'notifications consumed',
+      async () => deliveries(await scrape('notification')) >= deliveries(before.notification) + n,
+      {
+        timeoutMs: 10_000,
+      },
+    );
     const after = await scrapeAll();
     const moved = (service: ServiceName, name: string, labels: Record<string, string> = {}) =>
       (sample(after[service], name, labels) ?? 0) - (sample(before[service], name, labels) ?? 0);
@@ -181,7 +200,8 @@ describe('observability: one trace per order, metrics on every service, logs tha
     for (const s of ['order', 'saga', 'payment', 'inventory', 'notification'] as const) {
       expect(sample(after[s], 'db_pool_connections', { state: 'idle' }), s).toBeGreaterThanOrEqual(0);
     }
-    for (const s of SERVICES) expect(sample(after[s], 'nodejs_eventloop_lag_seconds', { service: s }), s).toBeGreaterThanOrEqual(0);
+    for (const s of SERVICES)
+      expect(sample(after[s], 'nodejs_eventloop_lag_seconds', { service: s }), s).toBeGreaterThanOrEqual(0);
 
     // The gateway is the edge: its metrics need an admin token.
     expect((await fetch(`${system.gatewayUrl}/metrics`)).status).toBe(401);
@@ -189,7 +209,12 @@ describe('observability: one trace per order, metrics on every service, logs tha
   });
 
   it("tags every log line that concerns an order with the order's trace and span ids", async () => {
-    const placed = await call(customer, 'POST', '/orders', { customer_id: 'CUST-OBS', product_id: 'PROD001', quantity: 1, amount: 5 });
+    const placed = await call(customer, 'POST', '/orders', {
+      customer_id: 'CUST-OBS',
+      product_id: 'PROD001',
+      quantity: 1,
+      amount: 5,
+    });
     const orderId = placed.body.id as string;
     const traceId = placed.headers.get('traceparent')?.split('-')[1];
     await settled(customer, orderId);

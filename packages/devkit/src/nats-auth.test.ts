@@ -3,7 +3,14 @@ import { AckPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { type SERVICE_EVENTS, Stream, Subject } from '@shopflow/contracts';
 import { createLogger } from '@shopflow/platform/logger';
-import { connectMessaging, ensureStreams, type Messaging } from '@shopflow/platform/messaging';
+import {
+  connectMessaging,
+  deadLetter,
+  ensureStreams,
+  listDeadLetters,
+  replayDeadLetter,
+  type Messaging,
+} from '@shopflow/platform/messaging';
 import { durableName } from '@shopflow/platform/service';
 import { createNatsUsers, serviceStreams, type NatsUsers } from './nats-auth.js';
 import { NatsServer } from './nats-server.js';
@@ -83,5 +90,34 @@ describe('a nats-server started with a user per service', () => {
         ack_policy: AckPolicy.Explicit,
       }),
     ).rejects.toThrow(/permissions violation/i);
+  });
+
+  it('lets the saga, which serves the DLQ, read a dead letter and replay it; the others may not', async () => {
+    // A notification gives up on an event, as its consumer does.
+    const notification = await connectAs('notification');
+    const durable = durableName('notification', Subject.OrderFailed);
+    await notification.jsm.consumers.add(Stream.Orders.name, {
+      durable_name: durable,
+      filter_subject: Subject.OrderFailed,
+      ack_policy: AckPolicy.Explicit,
+    });
+    await connectAs('order').then((o) => o.js.publish(Subject.OrderFailed, payload));
+    const msg = await (await notification.js.consumers.get(Stream.Orders.name, durable)).next({ expires: 5000 });
+    await deadLetter(notification.js, msg!, durable, 'poison');
+    expect(await msg!.ackAck()).toBe(true);
+
+    const saga = await connectAs('saga');
+    const [letter] = await listDeadLetters(saga.jsm);
+    expect(letter).toMatchObject({ subject: Subject.OrderFailed, consumer: durable, reason: 'poison', payload: '{}' });
+    await expect(notification.jsm.streams.getMessage(Stream.DeadLetter.name, { seq: letter!.seq })).rejects.toThrow(
+      /permissions violation/i,
+    );
+
+    await replayDeadLetter(saga.js, saga.jsm, letter!.seq);
+    expect(await listDeadLetters(saga.jsm)).toEqual([]);
+    // Back on its own subject: the durable that gave up gets it again.
+    const again = await (await notification.js.consumers.get(Stream.Orders.name, durable)).next({ expires: 5000 });
+    expect(again?.subject).toBe(Subject.OrderFailed);
+    expect(again?.string()).toBe('{}');
   });
 });

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SERVICE_EVENTS, streamOf, type ServiceEvents } from '@shopflow/contracts';
+import { SERVICE_EVENTS, Stream, streamOf, type ServiceEvents } from '@shopflow/contracts';
 import type { NatsAuth, ServiceName } from '@shopflow/platform/config';
 import type { StreamSpec } from '@shopflow/platform/messaging';
 import { durableName, streamsOf } from '@shopflow/platform/service';
@@ -29,6 +29,14 @@ export interface NatsUsers {
 type NatsService = keyof typeof SERVICE_EVENTS;
 
 /**
+ * The service that serves the DLQ to operators (`GET /dlq`, `POST /dlq/:seq/replay`). Replaying
+ * publishes a dead letter again on its own subject, so this service may also publish every
+ * consumed subject. The orchestrator already commands every order's ending (`saga.order-status`,
+ * which raises `orders.completed` and its siblings), so this widens what it could forge but little.
+ */
+export const DLQ_KEEPER: NatsService = 'saga';
+
+/**
  * What a service may do on NATS, derived from `SERVICE_EVENTS`: publish its own subjects; make the
  * JetStream API calls for its own streams and durables; ack and dead-letter what its durables
  * receive; take replies on `_INBOX.>`.
@@ -52,6 +60,14 @@ export function natsPermissions(service: NatsService): NatsPermissions {
       ];
     }),
   ];
+  if (service === DLQ_KEEPER) {
+    const consumed = Object.values(SERVICE_EVENTS).flatMap((events: ServiceEvents) => events.consumes);
+    publish.push(
+      `$JS.API.STREAM.MSG.GET.${Stream.DeadLetter.name}`,
+      `$JS.API.STREAM.MSG.DELETE.${Stream.DeadLetter.name}`,
+      ...new Set(consumed.filter((subject) => !publish.includes(subject))),
+    );
+  }
   return { publish, subscribe: ['_INBOX.>'] };
 }
 

@@ -11,6 +11,8 @@ import { registerRateLimit } from './auth/rate-limit.js';
 import { refuseAmbiguousPaths } from './routes/paths.js';
 import { paymentRoutes } from './routes/payments.js';
 import { proxyRoutes } from './routes/proxy.js';
+import { registerDashboard, type Dashboard } from './dashboard/routes.js';
+import type { FeedTiming } from './dashboard/feed.js';
 import type { GatewaySettings } from './settings.js';
 
 // Short, because /ready runs its checks one after another.
@@ -24,23 +26,29 @@ export interface GatewayAdapters {
   upstreams: UpstreamUrls;
   /** Owned by the caller, which closes it after the gateway has stopped. */
   payments: PaymentClient;
+  /** Where `payments` connects (host:port), as the dashboard names the instance. */
+  paymentAddress?: string;
   /** Verifies bearer tokens. */
   identity: Identity;
   /** Shares the rate limit's counts with the other gateways; owned by the caller. */
   redis?: Redis;
   settings: Omit<GatewaySettings, 'auth'>;
+  /** How often the dashboard's live stream polls (tests make it quicker). */
+  dashboardTiming?: FeedTiming;
 }
 
 export interface GatewayApp extends ServiceApp {
   http: HttpServer;
   /** The pools to the services behind it (their stats say how busy each one is). */
   upstreams: readonly Upstream[];
+  /** The operators' dashboard at `/`. */
+  dashboard: Dashboard;
 }
 
 /** Wires the gateway; closing it stops taking requests, lets in-flight ones finish, then closes the upstream pools. */
 export async function createGatewayApp(
   { logger, metrics }: Pick<ServiceContext, 'logger' | 'metrics'>,
-  { upstreams, payments, identity, redis, settings }: GatewayAdapters,
+  { upstreams, payments, paymentAddress, identity, redis, settings, dashboardTiming }: GatewayAdapters,
 ): Promise<GatewayApp> {
   const pools = (Object.keys(upstreams) as UpstreamName[]).map((name) =>
     createUpstream(name, upstreams[name], settings.upstreamConnections),
@@ -74,13 +82,28 @@ export async function createGatewayApp(
   const limits = { timeoutMs: settings.upstreamTimeoutMs, queue: settings.upstreamQueue };
   for (const upstream of pools) await proxyRoutes(http, upstream, limits);
   paymentRoutes(http, payments, settings.upstreamTimeoutMs);
+  const dashboard = await registerDashboard(http, {
+    identity,
+    upstreams: Object.fromEntries(pools.map((u) => [u.name, u])) as Record<UpstreamName, Upstream>,
+    payment: { client: payments, address: paymentAddress ?? 'payment (gRPC)' },
+    logger,
+    timeoutMs: settings.upstreamTimeoutMs,
+    ...(dashboardTiming ? { timing: dashboardTiming } : {}),
+  });
+  // Live streams never end by themselves: they are ended before the server waits for its requests.
+  http.addHook('preClose', (done) => {
+    dashboard.close();
+    done();
+  });
   const listener = httpListener(http);
   return {
     http,
     upstreams: pools,
+    dashboard,
     serves: {
       listen: (host, port) => listener.listen(host, port),
       async close() {
+        dashboard.close();
         await listener.close();
         await Promise.all(pools.map((u) => u.close()));
       },

@@ -15,7 +15,8 @@ export const gatewayService = defineService({
     const settings = loadGatewaySettings();
     const identity = await identityOf(settings.auth);
     ctx.logger.info({ auth: settings.auth.mode, rate_limit: settings.rateLimit.perSecond }, 'gateway settings');
-    const payments = createPaymentClient(serviceAddress('payment'));
+    const paymentAddress = serviceAddress('payment');
+    const payments = createPaymentClient(paymentAddress);
     ctx.defer('payment client', () => payments.close());
     let redis: Redis | undefined;
     if (settings.rateLimit.redisUrl !== undefined && settings.rateLimit.perSecond > 0) {
@@ -40,7 +41,7 @@ export const gatewayService = defineService({
       notification: serviceUrl('notification'),
       saga: serviceUrl('saga'),
     };
-    return createGatewayApp(ctx, { upstreams, payments, identity, redis, settings });
+    return createGatewayApp(ctx, { upstreams, payments, paymentAddress, identity, redis, settings });
   },
 });
 

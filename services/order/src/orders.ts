@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   EventType,
   MAX_AMOUNT,
+  ORDER_STATUSES,
   OrderStatus,
   Subject,
   fromMinorUnits,
@@ -201,6 +202,22 @@ export function createOrders({ db, outbox, catalog, admission }: OrdersDeps) {
     async list(filter: OrderFilter, limit: number, after: PageCursor<string> | undefined) {
       const rows = await repo.list(db, filter, limit + 1, after);
       return toPage(rows, limit, (o) => ({ key: o.createdAt, id: o.id }));
+    },
+
+    /**
+     * Counts by status, over every order and over those placed in the last `windowS` seconds (by
+     * their current status), for the operators' dashboard.
+     */
+    async stats(windowS: number, now = new Date()) {
+      const since = new Date(now.getTime() - windowS * 1000).toISOString();
+      const [all, recent] = await Promise.all([repo.countByStatus(db), repo.countByStatus(db, since)]);
+      const counts = (m: Map<OrderStatus, number>) => Object.fromEntries(ORDER_STATUSES.map((s) => [s, m.get(s) ?? 0]));
+      const placed = [...recent.values()].reduce((sum, n) => sum + n, 0);
+      return {
+        counts: counts(all),
+        recent: { window_s: windowS, placed, counts: counts(recent) },
+        as_of: now.toISOString(),
+      };
     },
 
     /**

@@ -282,6 +282,48 @@ describe.each(['sqlite', 'postgres'] as const)('order service on %s', (dialect) 
     });
   });
 
+  describe('stats', () => {
+    it('counts orders by status overall and among those placed in the window, for operators only', async () => {
+      const before = await read('/orders/stats', as('ops', 'admin'));
+      expect(before.status).toBe(200);
+      // One order from two hours ago counts overall but not in the last minute.
+      const old = new Date(Date.now() - 2 * 3600_000).toISOString();
+      await order.db!.execute(
+        `INSERT INTO orders (id, customer_id, product_id, quantity, amount_minor, status, status_reason, created_at, updated_at)
+         VALUES ($1, 'c', 'PROD001', 1, 100, 'COMPLETED', NULL, $2, $2)`,
+        [randomUUID(), old],
+      );
+      const placed = await Promise.all(
+        [1, 2, 3].map(() => post('/orders', { product_id: 'PROD001', quantity: 1, amount: 1 }, as(customer()))),
+      );
+      const cancelled = await post(`/orders/${placed[0]!.body.id}/status`, 'CANCELLED');
+      expect(cancelled.status).toBe(200);
+
+      const after = await read('/orders/stats', as('ops', 'admin'));
+      expect(after.status).toBe(200);
+      const delta = (from: Record<string, number>, to: Record<string, number>) =>
+        Object.fromEntries(Object.keys(to).map((s) => [s, to[s]! - (from[s] ?? 0)]));
+      expect(delta(before.body.counts, after.body.counts)).toEqual({
+        PENDING: 2,
+        CONFIRMED: 0,
+        PAYMENT_PROCESSING: 0,
+        COMPLETED: 1,
+        CANCELLED: 1,
+        FAILED: 0,
+      });
+      expect(after.body.recent.window_s).toBe(60);
+      expect(after.body.recent.placed - before.body.recent.placed).toBe(3);
+      expect(after.body.recent.counts.COMPLETED - before.body.recent.counts.COMPLETED).toBe(0);
+      expect(after.body.recent.counts.CANCELLED - before.body.recent.counts.CANCELLED).toBe(1);
+
+      expect((await read('/orders/stats?window_s=7200')).body.recent).toMatchObject({ window_s: 3600 });
+      expect((await read('/orders/stats?window_s=0')).status).toBe(400);
+      const customerRead = await read('/orders/stats', as(customer()));
+      expect(customerRead.status).toBe(403);
+      expect(customerRead.body.counts).toBeUndefined();
+    });
+  });
+
   describe('pages', () => {
     it('walks every order of a customer once, newest first, across pages of ties in created_at', async () => {
       const a = customer();

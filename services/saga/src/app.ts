@@ -1,7 +1,9 @@
 import { createHttpServer, httpListener, type HttpServer } from '@shopflow/platform/http';
 import type { ServiceApp, ServiceContext } from '@shopflow/platform/service';
+import { createDeadLetters } from './adapters/dead-letters.js';
 import type { PaymentPort, StockPort } from './domain/ports.js';
 import type { SagaPolicy } from './domain/saga.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
 import { sagaRoutes } from './routes/sagas.js';
 import { SagaRunner } from './runner.js';
 import { createSagas, type Sagas } from './sagas.js';
@@ -21,15 +23,26 @@ export interface SagaApp extends ServiceApp {
   sagas: Sagas;
 }
 
-/** Wires the saga orchestrator; `service.ts` runs it. On start it resumes every unfinished saga. */
+/**
+ * Wires the saga orchestrator; `service.ts` runs it. On start it resumes every unfinished saga.
+ * It also serves the DLQ to operators, over its own NATS connection.
+ */
 export async function createSagaApp(
-  { logger, db, outbox, checks, metrics }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks' | 'metrics'>,
+  {
+    logger,
+    db,
+    outbox,
+    checks,
+    messaging,
+    metrics,
+  }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks' | 'messaging' | 'metrics'>,
   { stock, payments, policy, concurrency }: SagaAdapters,
 ): Promise<SagaApp> {
   const runner = new SagaRunner({ db, outbox, stock, payments, policy, logger, concurrency, metrics });
   const sagas = createSagas(db, runner);
   const http = await createHttpServer({ service: 'saga', logger, checks, metrics });
   sagaRoutes(http, sagas);
+  deadLetterRoutes(http, createDeadLetters(messaging));
   return {
     http,
     serves: httpListener(http),

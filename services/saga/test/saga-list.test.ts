@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsServer, startTestService, type TestService } from '@shopflow/devkit';
+import { Subject } from '@shopflow/contracts';
+import { NatsServer, startTestService, waitFor, type TestService } from '@shopflow/devkit';
 import { createSagaApp, type SagaApp } from '../src/app.js';
 import { sagaRepository } from '../src/db/saga-repository.js';
 import type { PaymentPort, StockPort } from '../src/domain/ports.js';
@@ -68,5 +69,46 @@ describe.each(['sqlite', 'postgres'] as const)('the saga list on %s', (dialect) 
       expect(res.status).toBe(400);
       expect(res.body.errors).toEqual([{ field: 'cursor', reason: 'is not a cursor this list answered with' }]);
     }
+  });
+
+  it("serves a saga's trace id, from the traceparent of the request that placed the order", async () => {
+    const traced = startSaga(
+      { orderId: `t-${randomUUID()}`, customerId: 'c', productId: 'p', quantity: 1, amountMinor: 100 },
+      Date.now(),
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    );
+    const untraced = startSaga({ ...traced, orderId: `u-${randomUUID()}` }, Date.now());
+    for (const s of [traced, untraced]) expect(await sagaRepository.insert(saga.db!, s)).toBe(true);
+    expect((await read(`/sagas/${traced.orderId}`)).body.saga.trace_id).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect((await read(`/sagas/${untraced.orderId}`)).body.saga.trace_id).toBeNull();
+  });
+
+  it('lists the dead letters and replays one on its subject, for operators only', async () => {
+    // A payload that fails its schema is dead-lettered at once by the saga's own consumer.
+    const poison = JSON.stringify({ event_type: 'OrderCreated', order_id: `p-${randomUUID()}` });
+    await saga.messaging!.js.publish(Subject.OrderCreated, poison);
+    const first = await waitFor('the poison event in the DLQ', async () => {
+      const res = await read('/dlq');
+      return res.body.dead_letters.find((l: { payload: string }) => l.payload === poison);
+    });
+    expect(first).toMatchObject({ subject: Subject.OrderCreated, consumer: 'saga-orders-created', reason: expect.any(String) });
+    expect((await read('/dlq')).body.total).toBeGreaterThanOrEqual(1);
+
+    const replay = (seq: number, headers: Record<string, string> = {}) =>
+      fetch(`${saga.address}/dlq/${seq}/replay`, { method: 'POST', headers });
+    const customer = await replay(first.seq, { 'x-shopflow-subject': 'c', 'x-shopflow-role': 'customer' });
+    expect(customer.status).toBe(403);
+
+    const replayed = await replay(first.seq);
+    expect(replayed.status).toBe(200);
+    expect(await replayed.json()).toMatchObject({ seq: first.seq, payload: poison });
+    // Published again, still poison: the consumer gives up on it again, under a new sequence.
+    const second = await waitFor('the replayed event back in the DLQ', async () => {
+      const res = await read('/dlq');
+      return res.body.dead_letters.find((l: { payload: string; seq: number }) => l.payload === poison && l.seq !== first.seq);
+    });
+    expect(second.seq).toBeGreaterThan(first.seq);
+    expect((await replay(first.seq)).status).toBe(404);
+    expect((await read('/dlq?limit=x')).status).toBe(400);
   });
 });

@@ -5,4 +5,5 @@ export * from './orders.js';
 export * from './inventory.js';
 export * from './notifications.js';
 export * from './sagas.js';
+export * from './dlq.js';
 export * from './principal.js';

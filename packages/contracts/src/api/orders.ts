@@ -40,12 +40,34 @@ export const PlaceOrder = Type.Object(
 );
 export type PlaceOrder = Static<typeof PlaceOrder>;
 
+/** How many orders are in each status: every status is present, zero included. */
+const StatusCounts = Type.Object(Object.fromEntries(ORDER_STATUSES.map((s) => [s, Type.Integer({ minimum: 0 })])));
+
+/** `GET /orders/stats`: counts by status over all orders, and over those placed in the last `window_s` seconds. */
+export const OrderStatsView = Type.Object(
+  {
+    counts: StatusCounts,
+    recent: Type.Object({
+      window_s: Type.Integer({ description: 'the window, in seconds, ending at as_of' }),
+      placed: Type.Integer({ description: 'orders placed in the window' }),
+      /** The orders placed in the window, by their current status. */
+      counts: StatusCounts,
+    }),
+    as_of: Type.String({ description: 'RFC 3339' }),
+  },
+  { $id: 'OrderStats' },
+);
+export type OrderStatsView = Static<typeof OrderStatsView>;
+
+/** The stats window when `window_s` is absent, and at most. */
+export const STATS_WINDOW_S = { default: 60, max: 3600 } as const;
+
 const OrderParams = Type.Object({ order_id: PathId });
 const order = Type.Ref(OrderView);
 
 /** The order service's public API: the seed's order routes plus a listing. */
 export const OrdersApi = {
-  schemas: [OrderView],
+  schemas: [OrderView, OrderStatsView],
   routes: {
     place: {
       method: 'POST',
@@ -54,7 +76,7 @@ export const OrdersApi = {
       schema: {
         summary: 'Place an order (PENDING); the saga takes it from there',
         description:
-          "A customer places orders for itself only (another customer_id is 403). For a product with a price the amount is quantity × price (another amount is 422). Idempotency-Key is scoped per customer.",
+          'A customer places orders for itself only (another customer_id is 403). For a product with a price the amount is quantity × price (another amount is 422). Idempotency-Key is scoped per customer.',
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         body: PlaceOrder,
         response: { 201: order, ...problemResponses(400, 403, 422, 503) },
@@ -77,6 +99,20 @@ export const OrdersApi = {
           { additionalProperties: false },
         ),
         response: { 200: Type.Object({ orders: Type.Array(order), next_cursor: NextCursor }), ...problemResponses(400, 403) },
+      },
+    },
+    stats: {
+      method: 'GET',
+      url: '/orders/stats',
+      access: 'admin',
+      schema: {
+        summary: 'How many orders are in each status, overall and among those placed recently',
+        description: `window_s: the recent window in seconds (default ${STATS_WINDOW_S.default}; larger values are capped at ${STATS_WINDOW_S.max}).`,
+        querystring: Type.Object(
+          { window_s: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: 'seconds' })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Ref(OrderStatsView), ...problemResponses(400, 403) },
       },
     },
     get: {

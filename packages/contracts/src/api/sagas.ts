@@ -24,6 +24,9 @@ export const SagaView = Type.Object(
     parked: Type.Boolean(),
     reason: Type.Union([Type.String(), Type.Null()]),
     payment_id: Type.Union([Type.String(), Type.Null()]),
+    trace_id: Type.Union([Type.String(), Type.Null()], {
+      description: 'the W3C trace id of the request that placed the order; every step of the saga joins that trace',
+    }),
     next_run_at: Type.String(),
     created_at: Type.String(),
     updated_at: Type.String(),

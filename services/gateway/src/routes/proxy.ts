@@ -1,7 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
 import { Type } from '@sinclair/typebox';
-import { InventoryApi, NotificationsApi, OrdersApi, SagasApi, type Api, type ApiRoute } from '@shopflow/contracts/api';
+import {
+  DeadLettersApi,
+  InventoryApi,
+  NotificationsApi,
+  OrdersApi,
+  SagasApi,
+  type Api,
+  type ApiRoute,
+} from '@shopflow/contracts/api';
 import { PROBLEM_CONTENT_TYPE, problem, problemResponses, type HttpServer } from '@shopflow/platform/http';
 import type { Upstream, UpstreamName } from '../adapters/upstream.js';
 import { principalHeaders } from '../auth/access.js';
@@ -34,8 +42,15 @@ export const PUBLIC_API: Record<UpstreamName, Api> = {
   order: OrdersApi,
   inventory: InventoryApi,
   notification: NotificationsApi,
-  saga: { schemas: SagasApi.schemas, routes: { list: listSagas, get: getSaga, act: actOnSaga } },
+  saga: {
+    schemas: [...SagasApi.schemas, ...DeadLettersApi.schemas],
+    routes: { list: listSagas, get: getSaga, act: actOnSaga, ...prefixed('dlq', DeadLettersApi.routes) },
+  },
 };
+
+function prefixed(prefix: string, routes: Readonly<Record<string, ApiRoute>>): Record<string, ApiRoute> {
+  return Object.fromEntries(Object.entries(routes).map(([name, route]) => [`${prefix}-${name}`, route]));
+}
 
 /** How the gateway waits on an upstream. */
 export interface ProxyLimits {

@@ -76,6 +76,19 @@ export const ordersRepository = {
     return rows.map(toOrder);
   },
 
+  /**
+   * How many orders are in each status, over every order or over those created at or after
+   * `since` (a range of the (created_at, id) index). Statuses without orders are absent.
+   */
+  async countByStatus(q: Queryable, since?: string): Promise<Map<OrderStatus, number>> {
+    const rows = await q.query<{ status: OrderStatus; n: number | string }>(
+      `SELECT status, COUNT(*) AS n FROM orders ${since === undefined ? '' : 'WHERE created_at >= $1'} GROUP BY status`,
+      since === undefined ? [] : [since],
+    );
+    // PostgreSQL's COUNT is a bigint, which pg hands over as a string.
+    return new Map(rows.map((r) => [r.status, Number(r.n)]));
+  },
+
   async updateStatus(q: Queryable, id: string, status: OrderStatus, reason: string | null, at: string): Promise<void> {
     await q.execute('UPDATE orders SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1', [id, status, reason, at]);
   },

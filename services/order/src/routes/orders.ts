@@ -1,6 +1,6 @@
 import { fromMinorUnits } from '@shopflow/contracts';
-import { OrdersApi, type OrderView } from '@shopflow/contracts/api';
-import { AppError } from '@shopflow/platform/errors';
+import { OrdersApi, Role, STATS_WINDOW_S, type OrderView } from '@shopflow/contracts/api';
+import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import { customerScope, listLimit, requestPrincipal, type HttpServer } from '@shopflow/platform/http';
 import { decodeCursor } from '@shopflow/platform/pagination';
 import type { Order } from '../domain/order.js';
@@ -24,7 +24,7 @@ export function toOrderView(order: Order): OrderView {
 /** The seed's order API plus a listing (routes declared in contracts): thin handlers over the order use cases. */
 export function orderRoutes(app: HttpServer, orders: Orders): void {
   for (const schema of OrdersApi.schemas) app.addSchema(schema);
-  const { place, get, list, setStatus } = OrdersApi.routes;
+  const { place, get, list, setStatus, stats } = OrdersApi.routes;
 
   app.route({
     ...place,
@@ -37,6 +37,17 @@ export function orderRoutes(app: HttpServer, orders: Orders): void {
       );
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(201).header('location', `/orders/${order.id}`).send(toOrderView(order));
+    },
+  });
+
+  app.route({
+    ...stats,
+    async handler(request) {
+      // The gateway lets only admins through; a customer's principal that got here anyway is refused.
+      if (requestPrincipal(request)?.role === Role.Customer)
+        throw new AppError(ErrorCode.Forbidden, 'order stats are for operators');
+      const windowS = Math.min(Number(request.query.window_s ?? STATS_WINDOW_S.default), STATS_WINDOW_S.max);
+      return orders.stats(windowS);
     },
   });
 

@@ -3,6 +3,7 @@ import { fromMinorUnits } from '@shopflow/contracts';
 import { SagasApi, type SagaStepView, type SagaView } from '@shopflow/contracts/api';
 import { listLimit, orNotFound, type HttpServer } from '@shopflow/platform/http';
 import { decodeCursor } from '@shopflow/platform/pagination';
+import { parseTraceparent } from '@shopflow/platform/tracing';
 import type { Saga, StepRecord } from '../domain/saga.js';
 import type { Sagas } from '../sagas.js';
 
@@ -22,6 +23,7 @@ export function toSagaView(s: Saga): SagaView {
     parked: s.parked,
     reason: s.reason,
     payment_id: s.paymentId,
+    trace_id: parseTraceparent(s.traceparent ?? undefined)?.traceId ?? null,
     next_run_at: new Date(s.nextRunAt).toISOString(),
     created_at: new Date(s.createdAt).toISOString(),
     updated_at: new Date(s.updatedAt).toISOString(),
