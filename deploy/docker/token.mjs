@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `docker compose exec gateway node deploy/docker/token.mjs <customer_id> [--admin] [--ttl 1h]`
+// `docker compose exec -T gateway node deploy/docker/token.mjs <customer_id> [--admin] [--ttl 1h]`
 // prints a bearer token signed with the gateway's local key under DATA_DIR: the image's
 // `npm run token`, for a gateway without AUTH_JWKS_URL (the compose stack).
 import { parseArgs } from 'node:util';
