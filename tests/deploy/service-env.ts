@@ -11,7 +11,7 @@ export { SERVICE_NAMES, ServiceDefaults, type ServiceName };
  * feature is being added in parallel (issue 11): the payment service's HTTP side port. Each entry
  * must go once the service reads it; the test says so.
  */
-export const PENDING_READS: Partial<Record<ServiceName, string[]>> = { payment: ['PAYMENT_HTTP_PORT'] };
+export const PENDING_READS: Partial<Record<ServiceName, string[]>> = {};
 
 /** What one service's process reads from its environment, found in its sources. */
 export interface ServiceEnv {
