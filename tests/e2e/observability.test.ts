@@ -117,15 +117,17 @@ describe('observability: one trace per order, metrics on every service, logs tha
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     expect((await settled(customer, placed.body.id)).status).toBe('COMPLETED');
 
-    const trace = await waitFor(
-      'spans from all six services',
-      () => {
-        const mine = receiver.spans.filter((s) => s.traceId === traceId);
-        const services = new Set(mine.map((s) => s.service));
-        return SERVICES.every((s) => services.has(s)) ? mine : undefined;
-      },
-      { timeoutMs: 15_000, intervalMs: 100 },
-    );
+    // Each process exports on its own schedule: wait until every span's parent has arrived too.
+    // On a timeout the assertions below say what is missing.
+    const ofTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
+    const complete = (spans: ReceivedSpan[]) => {
+      const services = new Set(spans.map((s) => s.service));
+      const ids = new Set(spans.map((s) => s.spanId));
+      return SERVICES.every((s) => services.has(s)) && spans.every((s) => !s.parentSpanId || ids.has(s.parentSpanId));
+    };
+    await waitFor('the whole trace', () => complete(ofTrace()), { timeoutMs: 15_000, intervalMs: 100 }).catch(() => undefined);
+    const trace = ofTrace();
+    expect(new Set(trace.map((s) => s.service))).toEqual(new Set(SERVICES));
     // The order's spans went nowhere else: no service started a trace of its own for this order's work.
     const roots = trace.filter((s) => !s.parentSpanId);
     expect(roots.map((s) => `${s.service} ${s.name}`)).toEqual(['gateway POST /orders']);
@@ -176,7 +178,17 @@ describe('observability: one trace per order, metrics on every service, logs tha
         timeoutMs: 10_000,
       },
     );
-    const after = await scrapeAll();
+    // Gauges read from JetStream are left out of a scrape when it answers late (a loaded machine): scrape until they are in.
+    const after = await waitFor(
+      'a scrape with the JetStream gauges',
+      async () => {
+        const all = await scrapeAll();
+        return sample(all.saga, 'consumer_pending') !== undefined && sample(all.notification, 'dlq_messages') !== undefined
+          ? all
+          : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
     const moved = (service: ServiceName, name: string, labels: Record<string, string> = {}) =>
       (sample(after[service], name, labels) ?? 0) - (sample(before[service], name, labels) ?? 0);
 

@@ -20,7 +20,7 @@ export interface ServiceMetrics {
   histogram<L extends string>(name: string, help: string, labelNames?: readonly L[], buckets?: number[]): Histogram<L>;
   /**
    * A gauge read at scrape time. `read` returns the value per label set; when it fails or takes
-   * over a second, the gauge is left empty for that scrape rather than showing a stale value.
+   * over three seconds, the gauge is left empty for that scrape rather than showing a stale value.
    */
   gaugeOf<L extends string>(
     name: string,
@@ -66,7 +66,7 @@ export function createServiceMetrics(service: string): ServiceMetrics {
         async collect() {
           this.reset();
           try {
-            for (const [labels, value] of await withTimeout(Promise.resolve(read()), 1000)) this.set(labels, value);
+            for (const [labels, value] of await withTimeout(Promise.resolve(read()), 3000)) this.set(labels, value);
           } catch {
             // A dependency that is away shows as a missing series; /ready says why.
           }
