@@ -95,16 +95,16 @@ export function renderKnee(result: Pick<BenchResult, 'databases' | 'machine' | '
             `${m.cpus} × ${m.model}, Node ${m.node}, ${result.startedAt.slice(0, 10)}; whole system and wrk on the same machine`,
           ],
         },
-        legend: { position: 'bottom' },
+        legend: { position: 'bottom', labels: { usePointStyle: true } },
       },
       scales: {
         x: { type: 'linear', title: { display: true, text: 'offered load: wrk connections (closed loop)' } },
         rate: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'orders/s' } },
+        // Logarithmic: a database far past its knee would otherwise flatten the other's curve.
         latency: {
-          type: 'linear',
+          type: 'logarithmic',
           position: 'right',
-          beginAtZero: true,
-          title: { display: true, text: 'p99 place → terminal, ms' },
+          title: { display: true, text: 'p99 place → terminal, ms (log scale)' },
           grid: { drawOnChartArea: false },
         },
       },
