@@ -41,6 +41,8 @@ export interface CpuFigures {
   ceilingRps: number;
   /** Milliseconds of CPU per order by process label. */
   byProcess: Record<string, number>;
+  /** Cores that processes outside the system used meanwhile (and the kernel): on a shared machine, the neighbours. */
+  othersCores: number;
 }
 
 /** One level's figures. Rates are per second of load; latencies in milliseconds. */
@@ -112,6 +114,7 @@ function printCpu(say: Say, title: string, a: Snapshot, b: Snapshot, orders?: nu
     msPerOrder,
     ceilingRps,
     byProcess: Object.fromEntries(w.rows.map((r) => [r.label, w.msPerOrder(r.cores)])),
+    othersCores: w.unlisted,
   };
 }
 
@@ -187,6 +190,7 @@ export async function runOrders(
       msPerOrder: win.msPerOrder(win.machine),
       ceilingRps: (win.cpus * 1000) / win.msPerOrder(win.machine),
       byProcess: Object.fromEntries(win.rows.map((r) => [r.label, win.msPerOrder(r.cores)])),
+      othersCores: win.unlisted,
     };
   }
 

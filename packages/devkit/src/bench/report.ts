@@ -140,8 +140,11 @@ export function formatFigures(r: Pick<BenchResult, 'databases'>): string[] {
   const dbs = (['sqlite', 'postgres'] as const).filter((d) => r.databases[d]);
   if (dbs.length === 0) return [];
   const lines = [`| | ${dbs.map((d) => DB_NAME[d]).join(' | ')} |`, `|---|${dbs.map(() => '---|').join('')}`];
-  const add = (label: string, cell: (d: DatabaseResult) => string) =>
-    lines.push(`| ${label} | ${dbs.map((d) => cell(r.databases[d]!)).join(' | ')} |`);
+  // A row measured on no database (a part skipped) is left out.
+  const add = (label: string, cell: (d: DatabaseResult) => string) => {
+    const cells = dbs.map((d) => cell(r.databases[d]!));
+    if (cells.some((c) => c !== '—')) lines.push(`| ${label} | ${cells.join(' | ')} |`);
+  };
   const o = (f: (o: OrdersFigures) => string) => (d: DatabaseResult) => (d.orders ? f(d.orders) : '—');
   add(
     'accepted orders/s',
@@ -164,6 +167,10 @@ export function formatFigures(r: Pick<BenchResult, 'databases'>): string[] {
     o((x) => (x.cpu ? `${fmt(x.cpu.msPerOrder, 2)} ms` : '—')),
   );
   add(
+    'cores used by other processes meanwhile (noise)',
+    o((x) => (x.cpu ? fmt(x.cpu.othersCores, 2) : '—')),
+  );
+  add(
     'p99 POST /orders',
     o((x) => `${fmt(x.httpMs.p99)} ms`),
   );
@@ -181,7 +188,7 @@ export function formatFigures(r: Pick<BenchResult, 'databases'>): string[] {
   add('events/s, outbox → consumer applied / raw publish-with-ack', (d) =>
     d.events ? `${fmt(d.events.eventPath.rate)} / ${fmt(d.events.rawPublish.rate)}` : '—',
   );
-  return lines;
+  return lines.length > 2 ? lines : [];
 }
 
 /** The sweep of each database as a Markdown table: the knee plot's numbers. */
