@@ -4,7 +4,7 @@
 import { TERMINAL_ORDER_STATUSES } from '@shopflow/contracts';
 import type { Messaging } from '@shopflow/platform/messaging';
 import type { SystemDatabases } from '../chaos/invariants.js';
-import { cpuWindow, snapshot, type Snapshot, type Targets } from './cpu-accounting.js';
+import { cpuWindow, snapshot, type CpuWindow, type Snapshot, type Targets } from './cpu-accounting.js';
 import { quantile } from './closed-loop.js';
 import { checkLoad, runWrk } from './load-driver.js';
 import { countOrders, lastOrderChange, settled, total, waitQuiet } from './system-state.js';
@@ -35,10 +35,12 @@ export interface OrdersLevel {
 /** The CPU the machine spent per settled order, from the start of the load until the last order settled. */
 export interface CpuFigures {
   cpus: number;
-  /** Whole machine, milliseconds of CPU per order. */
+  /** Whole machine, milliseconds of CPU per order: the neighbours' share of a shared machine included. */
   msPerOrder: number;
   /** What the machine's cores could settle at that cost, fully busy. */
   ceilingRps: number;
+  /** The watched processes only (services, nats-server, PostgreSQL, wrk, the bench): steadier on a shared machine. */
+  ownMsPerOrder: number;
   /** Milliseconds of CPU per order by process label. */
   byProcess: Record<string, number>;
   /** Cores that processes outside the system used meanwhile (and the kernel): on a shared machine, the neighbours. */
@@ -103,16 +105,23 @@ function printCpu(say: Say, title: string, a: Snapshot, b: Snapshot, orders?: nu
   line('not listed above', w.unlisted, '(kernel threads, interrupts, other processes)');
   line('machine, all processes', w.machine, `(${((w.machine / w.cpus) * 100).toFixed(0)}% busy)`);
   if (!orders) return undefined;
+  const cpu = cpuFigures(w);
   // CPU is the only resource that cannot be tuned away on a fixed machine: this bounds any setting.
-  const msPerOrder = w.msPerOrder(w.machine);
-  const ceilingRps = (w.cpus * 1000) / msPerOrder;
   say(
-    `  at ${msPerOrder.toFixed(2)} ms of CPU per order, ${w.cpus} fully busy cores would settle at most ${ceilingRps.toFixed(0)} orders/s`,
+    `  at ${cpu.msPerOrder.toFixed(2)} ms of CPU per order, ${w.cpus} fully busy cores would settle at most ${cpu.ceilingRps.toFixed(0)} orders/s`,
   );
+  say(`  the system's own processes: ${cpu.ownMsPerOrder.toFixed(2)} ms of CPU per order`);
+  return cpu;
+}
+
+/** A window's CPU per order, for the results. */
+function cpuFigures(w: CpuWindow): CpuFigures {
+  const msPerOrder = w.msPerOrder(w.machine);
   return {
     cpus: w.cpus,
     msPerOrder,
-    ceilingRps,
+    ceilingRps: (w.cpus * 1000) / msPerOrder,
+    ownMsPerOrder: w.msPerOrder(w.rows.reduce((sum, r) => sum + r.cores, 0)),
     byProcess: Object.fromEntries(w.rows.map((r) => [r.label, w.msPerOrder(r.cores)])),
     othersCores: w.unlisted,
   };
@@ -184,14 +193,7 @@ export async function runOrders(
     if (drainTo.at - drainFrom.at > 2000) printCpu(say, 'while draining', drainFrom, drainTo);
     if (first) cpu = printCpu(say, 'per order, from the start of the load until every order settled', first, drainTo, accepted);
   } else if (first && accepted > 0) {
-    const win = cpuWindow(first, drainTo, accepted);
-    cpu = {
-      cpus: win.cpus,
-      msPerOrder: win.msPerOrder(win.machine),
-      ceilingRps: (win.cpus * 1000) / win.msPerOrder(win.machine),
-      byProcess: Object.fromEntries(win.rows.map((r) => [r.label, win.msPerOrder(r.cores)])),
-      othersCores: win.unlisted,
-    };
+    cpu = cpuFigures(cpuWindow(first, drainTo, accepted));
   }
 
   const loadS = w.durationUs / 1e6 || (loadEnd - loadStart) / 1000;

@@ -167,6 +167,10 @@ export function formatFigures(r: Pick<BenchResult, 'databases'>): string[] {
     o((x) => (x.cpu ? `${fmt(x.cpu.msPerOrder, 2)} ms` : '—')),
   );
   add(
+    "CPU per order, the system's own processes",
+    o((x) => (x.cpu?.ownMsPerOrder !== undefined ? `${fmt(x.cpu.ownMsPerOrder, 2)} ms` : '—')),
+  );
+  add(
     'cores used by other processes meanwhile (noise)',
     o((x) => (x.cpu ? fmt(x.cpu.othersCores, 2) : '—')),
   );
