@@ -71,7 +71,7 @@ const CI_DEFAULTS = {
   duration: '3',
   connections: '16',
   'drain-timeout': '60',
-  'component-duration': '1',
+  'component-duration': '0.5',
   'component-concurrency': '16',
 };
 
