@@ -12,43 +12,90 @@ export interface Admission {
   admit(): (placed: boolean) => void;
   /** Orders not yet settled, as last counted plus those taken since. */
   unsettled(): number;
+  /** The backlog allowed now. */
+  limit(): number;
+}
+
+export interface AdmissionOptions {
+  /** The hard bound on unsettled orders (ORDER_BACKLOG_LIMIT); 0 admits everything. */
+  maxBacklog: number;
+  /**
+   * How long an admitted order should wait to settle (ORDER_BACKLOG_TARGET_MS): the bound follows
+   * the measured settle rate times this, within [minBacklog, maxBacklog]. 0 keeps maxBacklog.
+   */
+  targetMs: number;
+  /** The bound never goes below this, so a quiet system takes a burst. */
+  minBacklog?: number;
+  /** How old a count may be before a request starts a new one. */
+  staleMs?: number;
 }
 
 const UNSETTLED = [OrderStatus.Pending, OrderStatus.Confirmed, OrderStatus.PaymentProcessing];
 
 /**
- * Admission by the number of unsettled orders in the database, which every instance of the
- * service shares. The count is refreshed in the background when it is older than `staleMs`; a
- * request never waits for it, so a refusal costs nothing and the limit may be overshot by what
- * arrives within one refresh. `limit` 0 admits everything.
+ * Admission by the number of unsettled orders in the database, which every instance shares.
+ *
+ * The count is refreshed in the background when older than `staleMs`; a request never waits for
+ * it, so a refusal costs nothing and the bound may be overshot by what arrives within one
+ * refresh. Between two counts it also learns how fast orders settle (what was there, plus what it
+ * placed, minus what is left), and bounds the backlog at that rate times `targetMs` (Little's law):
+ * an order it takes should settle within about `targetMs`, whatever the database manages.
+ * Orders placed by other instances look like slower settling here, which errs on the safe side.
  */
-export function createAdmission(db: Db, limit: number, metrics: ServiceMetrics, { staleMs = 100 } = {}): Admission {
+export function createAdmission(db: Db, metrics: ServiceMetrics, options: AdmissionOptions): Admission {
+  const { maxBacklog, targetMs, minBacklog = 50, staleMs = 100 } = options;
   // The backlog is what the database counted, plus orders committed since that count began, plus
   // those admitted and not committed yet. A count may see some of the latter two: it errs high.
   let counted = 0;
   let placedSince = 0;
   let inFlight = 0;
+  let placedTotal = 0;
   let countedAt = 0;
   let counting: Promise<void> | undefined;
+  let previous: { at: number; unsettled: number; placedTotal: number } | undefined;
+  /** Orders settled per second, smoothed; undefined until two counts were made. */
+  let settleRate: number | undefined;
+
   const backlog = () => counted + placedSince + inFlight;
+  const limit = () => {
+    if (maxBacklog <= 0) return Infinity;
+    if (targetMs <= 0 || settleRate === undefined) return maxBacklog;
+    return Math.round(Math.min(maxBacklog, Math.max(minBacklog, (settleRate * targetMs) / 1000)));
+  };
   const refused = metrics.counter('orders_refused_total', 'Orders refused with 503 because the backlog was at its limit');
   metrics.gaugeOf('orders_unsettled', 'Orders placed and not yet settled (the backlog admission bounds)', [], () => [
     [{}, backlog()],
   ]);
   metrics.gaugeOf('orders_backlog_limit', 'The backlog of unsettled orders past which POST /orders answers 503', [], () => [
-    [{}, limit],
+    [{}, limit()],
   ]);
   const sql = `SELECT COUNT(*) AS n FROM orders WHERE status IN (${UNSETTLED.map((_, i) => `$${i + 1}`).join(', ')})`;
 
+  const learn = (at: number, unsettled: number, placed: number) => {
+    // Only a short interval says something, and only a busy one (a backlog to work on) measures
+    // capacity rather than demand; a quiet one may raise the estimate, never lower it.
+    if (previous && at - previous.at <= 2000) {
+      const settled = Math.max(0, previous.unsettled + (placed - previous.placedTotal) - unsettled);
+      const rate = settled / (Math.max(1, at - previous.at) / 1000);
+      const busy = previous.unsettled >= minBacklog / 2;
+      if (settleRate === undefined) settleRate = rate;
+      else if (busy || rate > settleRate) settleRate = 0.7 * settleRate + 0.3 * rate;
+    }
+    previous = { at, unsettled, placedTotal: placed };
+  };
+
   const refresh = () => {
     const before = placedSince;
+    const placedAtStart = placedTotal;
     countedAt = Date.now();
+    const at = countedAt;
     counting ??= db
       .query<{ n: number }>(sql, UNSETTLED)
       .then(
         ([row]) => {
           counted = Number(row?.n ?? 0);
           placedSince -= before;
+          learn(at, counted, placedAtStart);
         },
         // The database is away: placing fails and says so itself; the next request counts again.
         () => undefined,
@@ -60,22 +107,26 @@ export function createAdmission(db: Db, limit: number, metrics: ServiceMetrics, 
 
   return {
     admit() {
-      if (limit <= 0) return () => undefined;
+      if (maxBacklog <= 0) return () => undefined;
       if (counting === undefined && Date.now() - countedAt > staleMs) refresh();
-      if (backlog() >= limit) {
+      if (backlog() >= limit()) {
         refused.inc();
         throw new AppError(
           ErrorCode.Unavailable,
-          `at capacity: ${backlog()} orders are waiting to settle (limit ${limit}); try again shortly`,
+          `at capacity: ${backlog()} orders are waiting to settle (limit ${limit()}); try again shortly`,
           { type: 'at-capacity' },
         );
       }
       inFlight++;
       return (placed) => {
         inFlight--;
-        if (placed) placedSince++;
+        if (placed) {
+          placedSince++;
+          placedTotal++;
+        }
       };
     },
     unsettled: backlog,
+    limit,
   };
 }

@@ -13,6 +13,8 @@ export interface OrderAdapters {
   idempotencyKeyTtlMs?: number;
   /** Unsettled orders past which POST /orders answers 503 (ORDER_BACKLOG_LIMIT); 0 takes everything. */
   backlogLimit?: number;
+  /** How long a taken order should wait to settle: the bound follows the settle rate (ORDER_BACKLOG_TARGET_MS; 0: fixed). */
+  backlogTargetMs?: number;
 }
 
 export interface OrderApp extends ServiceApp {
@@ -23,9 +25,9 @@ export interface OrderApp extends ServiceApp {
 /** Wires the order service's use cases and routes; `service.ts` runs it, tests swap the catalog. */
 export async function createOrderApp(
   { logger, db, outbox, checks, metrics }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks' | 'metrics'>,
-  { catalog, idempotencyKeyTtlMs = 24 * 3600_000, backlogLimit = 0 }: OrderAdapters,
+  { catalog, idempotencyKeyTtlMs = 24 * 3600_000, backlogLimit = 0, backlogTargetMs = 0 }: OrderAdapters,
 ): Promise<OrderApp> {
-  const admission = createAdmission(db, backlogLimit, metrics);
+  const admission = createAdmission(db, metrics, { maxBacklog: backlogLimit, targetMs: backlogTargetMs });
   const orders = createOrders({ db, outbox, catalog, admission });
   const http = await createHttpServer({ service: 'order', logger, checks, metrics });
   orderRoutes(http, orders);

@@ -7,12 +7,6 @@ import { createInventoryCatalog } from './adapters/inventory-catalog.js';
 import { createOrderApp } from './app.js';
 import { migrations } from './db/migrations.js';
 
-/**
- * Unsettled orders past which new ones are refused: about a second of what this machine settles,
- * so that an order taken under overload still settles within about a second.
- */
-const DEFAULT_BACKLOG_LIMIT = 1000;
-
 /** The order service: orders and their events; it applies the saga's status commands. */
 export const orderService = defineService({
   name: 'order',
@@ -24,7 +18,8 @@ export const orderService = defineService({
     return createOrderApp(ctx, {
       catalog: createInventoryCatalog(inventory),
       idempotencyKeyTtlMs: envInt('IDEMPOTENCY_KEY_TTL_HOURS', 24, { min: 1 }) * 3600_000,
-      backlogLimit: envInt('ORDER_BACKLOG_LIMIT', DEFAULT_BACKLOG_LIMIT, { min: 0 }),
+      backlogLimit: envInt('ORDER_BACKLOG_LIMIT', 2000, { min: 0 }),
+      backlogTargetMs: envInt('ORDER_BACKLOG_TARGET_MS', 500, { min: 0 }),
     });
   },
   consumes: {
