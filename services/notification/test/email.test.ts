@@ -192,9 +192,15 @@ describe.each(['postgres', 'sqlite'] as const)('email notifications on %s', (dia
     expect((await api.until(bounced.order_id, c, 'FAILED')).delivery).toEqual({ status: 'FAILED', attempts: 1, sent_at: null });
     expect(mailbox.for(busy.order_id)).toHaveLength(3);
     expect(mailbox.for(bounced.order_id)).toHaveLength(1);
-    for (const orderId of [busy.order_id, bounced.order_id]) {
-      expect(logs.filter((l) => l.msg === 'notification not sent; parked as FAILED' && l.order_id === orderId)).toHaveLength(1);
-    }
+    // Logged just after the row is written: wait for the line rather than race it.
+    const parkedLines = (orderId: string) =>
+      logs.filter((l) => l.msg === 'notification not sent; parked as FAILED' && l.order_id === orderId);
+    await waitFor(
+      'the FAILED log lines',
+      () => parkedLines(busy.order_id).length > 0 && parkedLines(bounced.order_id).length > 0,
+    );
+    expect(parkedLines(busy.order_id)).toHaveLength(1);
+    expect(parkedLines(bounced.order_id)).toHaveLength(1);
   });
 });
 
@@ -302,13 +308,16 @@ describe.each(['postgres', 'sqlite'] as const)('email across restarts and crashe
     await process_.waitReady();
     const n = await api.until(event.order_id, c, 'UNKNOWN');
     expect(n.delivery).toEqual({ status: 'UNKNOWN', attempts: 1, sent_at: null });
-    // Logged by the restarted process (JSON lines with the level's name), not by the killed one.
-    const parked = lines
-      .slice(beforeRestart)
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: string; msg: string; order_id?: string })
-      .filter((l) => l.order_id === event.order_id && (l.level === 'error' || l.level === 'warn'));
-    expect(parked).toEqual([
+    // Logged by the restarted process (JSON lines with the level's name), not by the killed one;
+    // its output comes through a pipe, so wait for the line.
+    const parked = () =>
+      lines
+        .slice(beforeRestart)
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: string; msg: string; order_id?: string })
+        .filter((l) => l.order_id === event.order_id && (l.level === 'error' || l.level === 'warn'));
+    await waitFor('the UNKNOWN log line', () => parked().length > 0);
+    expect(parked()).toEqual([
       expect.objectContaining({
         level: 'error',
         msg: expect.stringMatching(/parked as UNKNOWN, not sent again: needs an operator/),
