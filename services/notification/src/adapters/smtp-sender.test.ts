@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { smtpOutcome } from './smtp-sender.js';
+import { smtpOutcome, transportOptions } from './smtp-sender.js';
 
 /** An error shaped as nodemailer reports one. */
 const failure = (message: string, fields: Record<string, unknown>) => Object.assign(new Error(message), fields);
@@ -59,5 +59,39 @@ describe('smtpOutcome', () => {
     ]) {
       expect(smtpOutcome(e).kind).toBe('unknown');
     }
+  });
+});
+
+describe('transportOptions', () => {
+  const settings = (smtpUrl: string) => ({
+    smtpUrl,
+    from: 'a@b.example',
+    to: 'c@d.example',
+    sendTimeoutMs: 5000,
+    connections: 2,
+  });
+
+  it("takes the URL's server and login, and keeps retries and timeouts to itself", () => {
+    expect(transportOptions(settings('smtp://u:p@mail.example.com:587?pool=false&maxRequeues=5&socketTimeout=1'))).toEqual({
+      secure: false,
+      host: 'mail.example.com',
+      port: 587,
+      auth: { user: 'u', pass: 'p' },
+      requireTLS: true,
+      pool: true,
+      maxConnections: 2,
+      maxRequeues: 0,
+      connectionTimeout: 5000,
+      greetingTimeout: 5000,
+      socketTimeout: 5000,
+    });
+  });
+
+  it('requires STARTTLS beyond loopback unless the URL says otherwise; smtps is TLS from the start', () => {
+    expect(transportOptions(settings('smtp://127.0.0.1:2525')).requireTLS).toBe(false);
+    expect(transportOptions(settings('smtp://localhost:2525')).requireTLS).toBe(false);
+    expect(transportOptions(settings('smtp://relay.internal:25')).requireTLS).toBe(true);
+    expect(transportOptions(settings('smtp://relay.internal:25?requireTLS=false')).requireTLS).toBe(false);
+    expect(transportOptions(settings('smtps://mail.example.com'))).toMatchObject({ secure: true, requireTLS: false });
   });
 });

@@ -11,19 +11,33 @@ export interface SmtpSender extends NotificationSender {
   close(): void;
 }
 
-/** Sends each notification as one email through the SMTP server of `SMTP_URL`, over a small pool of connections. */
-export function createSmtpSender(settings: EmailSettings, logger: Logger): SmtpSender {
-  const transport = createTransport({
-    ...parseConnectionUrl(settings.smtpUrl),
-    pool: true,
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/**
+ * nodemailer's options for `SMTP_URL`: the URL's own (host, port, login, `?requireTLS=…`), then
+ * the service's, which the URL cannot override. Closed by default: `smtp://` to anything but
+ * loopback must upgrade with STARTTLS (unless the URL says `requireTLS=false`), so that the login
+ * and the customer's mail never cross a network in clear; certificates are always verified.
+ */
+export function transportOptions(settings: EmailSettings) {
+  const url = parseConnectionUrl(settings.smtpUrl);
+  return {
+    ...url,
+    requireTLS: url.secure !== true && (typeof url.requireTLS === 'boolean' ? url.requireTLS : !LOOPBACK.has(url.host ?? '')),
+    pool: true as const,
     maxConnections: settings.connections,
     // nodemailer's pool may queue a message again by itself when its connection closes; retries
-    // are the sender loop's alone, durable and counted. Set after the URL's own options.
+    // are the sender loop's alone, durable and counted.
     maxRequeues: 0,
     connectionTimeout: settings.sendTimeoutMs,
     greetingTimeout: settings.sendTimeoutMs,
     socketTimeout: settings.sendTimeoutMs,
-  });
+  };
+}
+
+/** Sends each notification as one email through the SMTP server of `SMTP_URL`, over a small pool of connections. */
+export function createSmtpSender(settings: EmailSettings, logger: Logger): SmtpSender {
+  const transport = createTransport(transportOptions(settings));
   return {
     repeatable: false,
     async send(n) {
