@@ -207,7 +207,11 @@ describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (di
     it("shows a customer its own notifications only: another's list is 403, another's notification 404", async () => {
       const [alice, bob] = [customer('alice'), customer('bob')];
       await settled(Subject.OrderCompleted, await publish(terminal('COMPLETED', `o-${randomUUID()}`, alice)));
-      const own = await read('/notifications', as(alice));
+      // Once sent, the notification no longer changes, so two reads of it can be compared.
+      const own = await waitFor('the notification to be sent', async () => {
+        const r = await read('/notifications', as(alice));
+        return r.body.notifications?.[0]?.delivery.status === 'SENT' && r;
+      });
       expect(own.status).toBe(200);
       expect(own.body.notifications).toHaveLength(1);
       const id = own.body.notifications[0].id as string;
