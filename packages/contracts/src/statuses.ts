@@ -56,6 +56,21 @@ export const NotificationKind = {
 export type NotificationKind = (typeof NotificationKind)[keyof typeof NotificationKind];
 export const NOTIFICATION_KINDS = Object.values(NotificationKind);
 
-/** Where a notification goes. Only email exists, and its delivery is simulated. */
+/** Where a notification goes. Only email exists: sent over SMTP when `SMTP_URL` is set, else written to the log. */
 export const NotificationChannel = { Email: 'email' } as const;
 export type NotificationChannel = (typeof NotificationChannel)[keyof typeof NotificationChannel];
+
+/**
+ * Where a notification's delivery stands. PENDING waits for its (next) attempt; SENDING is claimed
+ * by a sender; SENT, FAILED (refused too often, or for good) and UNKNOWN (the sender may or may
+ * not have delivered it, so it is not sent again: an operator decides) are final.
+ */
+export const DeliveryStatus = {
+  Pending: 'PENDING',
+  Sending: 'SENDING',
+  Sent: 'SENT',
+  Failed: 'FAILED',
+  Unknown: 'UNKNOWN',
+} as const;
+export type DeliveryStatus = (typeof DeliveryStatus)[keyof typeof DeliveryStatus];
+export const DELIVERY_STATUSES = Object.values(DeliveryStatus);

@@ -1,3 +1,4 @@
+import { traceHeaders } from '@shopflow/platform/tracing';
 import { randomUUID } from 'node:crypto';
 import type { OrderTerminalEvent } from '@shopflow/contracts';
 import type { Principal } from '@shopflow/contracts/api';
@@ -7,31 +8,31 @@ import type { Logger } from '@shopflow/platform/logger';
 import { toPage, type PageCursor } from '@shopflow/platform/pagination';
 import { notificationsRepository as repo } from './db/notifications-repository.js';
 import { judgeRepeat, notificationFor } from './domain/notification.js';
-import type { NotificationSender } from './domain/ports.js';
 
 export interface NotificationsDeps {
   db: Db;
   logger: Logger;
-  sender: NotificationSender;
+  /** Wakes the sender: a notification due for sending was committed. */
+  wakeSender: () => void;
 }
 
 /** The notification service's use cases. */
-export function createNotifications({ db, logger, sender }: NotificationsDeps) {
+export function createNotifications({ db, logger, wakeSender }: NotificationsDeps) {
   return {
     /**
-     * Records the one notification a terminal order gets, inside the consumer's transaction, and
-     * sends it once that commits. A later terminal event for the same order changes nothing.
+     * Records the one notification a terminal order gets, due for sending, inside the consumer's
+     * transaction; the sender picks it up once that commits. A later terminal event for the same
+     * order changes nothing.
      */
     async record(tx: Queryable, event: OrderTerminalEvent): Promise<void> {
-      const notification = notificationFor(event, randomUUID(), new Date().toISOString());
+      const notification = {
+        ...notificationFor(event, randomUUID(), new Date().toISOString()),
+        traceparent: traceHeaders().traceparent ?? null,
+      };
       if (await repo.insert(tx, notification)) {
-        // After the commit, so a rolled-back batch sends nothing; a crash in between loses this
-        // one simulated send, which is acceptable while delivery is only a log line.
-        tx.afterCommit(() => {
-          sender.send(notification).catch((error: unknown) => {
-            logger.error({ err: error, order_id: notification.orderId }, 'notification could not be sent');
-          });
-        });
+        // After the commit, so that a rolled-back batch sends nothing; the row itself is what
+        // gets sent, so a crash before the wake only delays it until the next start.
+        tx.afterCommit(wakeSender);
         return;
       }
       const existing = await repo.findByOrder(tx, event.order_id);

@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  EventType,
-  OrderStatus,
-  Stream,
-  Subject,
-  type OrderCancelledEvent,
-  type OrderCompletedEvent,
-  type OrderFailedEvent,
-  type OrderTerminalEvent,
-} from '@shopflow/contracts';
+import { EventType, Stream, Subject, type OrderTerminalEvent } from '@shopflow/contracts';
 import { NatsServer, startTestService, waitFor, type TestService } from '@shopflow/devkit';
 import type { Db } from '@shopflow/platform/db';
 import { listDeadLetters, type Messaging } from '@shopflow/platform/messaging';
 import { durableName } from '@shopflow/platform/service';
 import type { NotificationApp } from '../src/app.js';
-import { notificationService } from '../src/service.js';
+import { createNotificationService } from '../src/service.js';
+import { SUBJECT_OF, terminal } from './events.js';
 import type { NotificationView } from '@shopflow/contracts/api';
 
 interface LogLine {
@@ -25,41 +17,7 @@ interface LogLine {
   order_id?: string;
   customer_id?: string;
   channel?: string;
-}
-
-const SUBJECT_OF = {
-  COMPLETED: Subject.OrderCompleted,
-  CANCELLED: Subject.OrderCancelled,
-  FAILED: Subject.OrderFailed,
-} as const;
-
-function terminal(status: 'COMPLETED', orderId: string, customerId: string): OrderCompletedEvent;
-function terminal(status: 'CANCELLED', orderId: string, customerId: string, reason?: string): OrderCancelledEvent;
-function terminal(status: 'FAILED', orderId: string, customerId: string, reason?: string): OrderFailedEvent;
-function terminal(
-  status: OrderTerminalEvent['status'],
-  orderId: string,
-  customerId: string,
-  reason?: string,
-): OrderTerminalEvent {
-  const base = {
-    event_id: randomUUID(),
-    order_id: orderId,
-    customer_id: customerId,
-    product_id: 'PROD001',
-    quantity: 2,
-    amount: 99.99,
-    occurred_at: new Date().toISOString(),
-    ...(reason ? { reason } : {}),
-  };
-  switch (status) {
-    case OrderStatus.Completed:
-      return { ...base, event_type: EventType.OrderCompleted, status };
-    case OrderStatus.Cancelled:
-      return { ...base, event_type: EventType.OrderCancelled, status };
-    case OrderStatus.Failed:
-      return { ...base, event_type: EventType.OrderFailed, status };
-  }
+  via?: string;
 }
 
 describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (dialect) => {
@@ -74,7 +32,8 @@ describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (di
 
   beforeAll(async () => {
     nats = await NatsServer.start();
-    service = await startTestService(notificationService, {
+    // No SMTP_URL: notifications go to the log, the default.
+    service = await startTestService(createNotificationService({}), {
       dialect,
       natsUrl: nats.url,
       logger,
@@ -123,9 +82,10 @@ describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (di
     const failed = terminal('FAILED', `o-fail-${randomUUID()}`, c, 'payment service unreachable');
     for (const e of [done, cancelled, failed]) await publish(e);
 
-    const found = await waitFor('three notifications', async () => {
+    // Sending happens after the commit: once all three are sent, nothing about them changes any more.
+    const found = await waitFor('three sent notifications', async () => {
       const l = await list(c);
-      return l.length === 3 && l;
+      return l.length === 3 && l.every((n) => n.delivery.status === 'SENT') && l;
     });
     const byOrder = new Map(found.map((n) => [n.order_id, n]));
     expect(byOrder.get(done.order_id)).toMatchObject({
@@ -146,16 +106,17 @@ describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (di
       message: `Your order ${failed.order_id} for 2 × PROD001 could not be completed: payment service unreachable.`,
     });
 
+    for (const n of found) expect(n.delivery).toEqual({ status: 'SENT', attempts: 1, sent_at: expect.any(String) });
+
     const one = found[0]!;
     const res = await fetch(`${base}/notifications/${one.id}`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(one);
 
-    // Sending happens after the commit; wait for it, then make sure it happened once per order.
-    await waitFor('three sends', () => [done, cancelled, failed].every((e) => sentFor(e.order_id).length > 0));
+    // Without SMTP_URL, sending is one log line per order: the seed's simulated delivery.
     for (const e of [done, cancelled, failed]) {
       expect(sentFor(e.order_id)).toEqual([
-        expect.objectContaining({ level: 30, order_id: e.order_id, customer_id: c, channel: 'email' }),
+        expect.objectContaining({ level: 30, order_id: e.order_id, customer_id: c, channel: 'email', via: 'log' }),
       ]);
     }
   });
@@ -246,7 +207,11 @@ describe.each(['postgres', 'sqlite'] as const)('notification service on %s', (di
     it("shows a customer its own notifications only: another's list is 403, another's notification 404", async () => {
       const [alice, bob] = [customer('alice'), customer('bob')];
       await settled(Subject.OrderCompleted, await publish(terminal('COMPLETED', `o-${randomUUID()}`, alice)));
-      const own = await read('/notifications', as(alice));
+      // Once sent, the notification no longer changes, so two reads of it can be compared.
+      const own = await waitFor('the notification to be sent', async () => {
+        const r = await read('/notifications', as(alice));
+        return r.body.notifications?.[0]?.delivery.status === 'SENT' && r;
+      });
       expect(own.status).toBe(200);
       expect(own.body.notifications).toHaveLength(1);
       const id = own.body.notifications[0].id as string;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { NOTIFICATION_KINDS, NotificationChannel, TERMINAL_ORDER_STATUSES } from '../statuses.js';
+import { DELIVERY_STATUSES, NOTIFICATION_KINDS, NotificationChannel, TERMINAL_ORDER_STATUSES } from '../statuses.js';
 import { problemResponses } from './problem.js';
 import type { Api, ApiRoute } from './route.js';
 import { Cursor, Limit, NextCursor, PathId } from './shared.js';
@@ -15,6 +15,12 @@ export const NotificationView = Type.Object(
     channel: Type.Literal(NotificationChannel.Email),
     message: Type.String(),
     created_at: Type.String(),
+    /** How its delivery went: attempts made, and when it was sent (null until then). */
+    delivery: Type.Object({
+      status: Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s))),
+      attempts: Type.Integer({ minimum: 0 }),
+      sent_at: Type.Union([Type.String(), Type.Null()]),
+    }),
   },
   { $id: 'Notification' },
 );

@@ -64,7 +64,7 @@ describe('composeMessage', () => {
 });
 
 describe('notificationFor', () => {
-  it('builds an email notification from the event, with the given id and time', () => {
+  it('builds an email notification from the event, with the given id and time, due for sending at once', () => {
     const n = notificationFor(cancelled, 'n-1', '2024-01-02T00:00:00.000Z');
     expect(n).toEqual({
       id: 'n-1',
@@ -75,6 +75,7 @@ describe('notificationFor', () => {
       channel: NotificationChannel.Email,
       message: 'Your order o-1 for 2 × PROD001 was cancelled: payment declined.',
       createdAt: '2024-01-02T00:00:00.000Z',
+      delivery: { status: 'PENDING', attempts: 0, dueAt: Date.parse('2024-01-02T00:00:00.000Z'), sentAt: null, lastError: null },
     });
   });
 });

@@ -1,10 +1,23 @@
 import {
+  DeliveryStatus,
   NotificationChannel,
   NotificationKind,
   OrderStatus,
   type OrderTerminalEvent,
   type TerminalOrderStatus,
 } from '@shopflow/contracts';
+
+/** How far a notification's delivery got (see `delivery.ts` for how it moves). */
+export interface Delivery {
+  status: DeliveryStatus;
+  /** Attempts claimed so far, the one in flight included. */
+  attempts: number;
+  /** Epoch ms at which the sender must look at it next: its (next) attempt while PENDING, the end of its claim while SENDING; null once final. */
+  dueAt: number | null;
+  sentAt: string | null;
+  /** Why the last attempt did not send it; kept for operators, not shown to customers. */
+  lastError: string | null;
+}
 
 /** One customer notification; the service records at most one per order. */
 export interface Notification {
@@ -16,6 +29,9 @@ export interface Notification {
   channel: NotificationChannel;
   message: string;
   createdAt: string;
+  delivery: Delivery;
+  /** W3C trace context of the event that made it: its sending joins the order's trace. */
+  traceparent?: string | null;
 }
 
 const KIND_OF: Readonly<Record<TerminalOrderStatus, NotificationKind>> = {
@@ -45,7 +61,7 @@ export function composeMessage(event: OrderTerminalEvent): string {
   }
 }
 
-/** Builds the notification an event calls for; the id and clock come from the caller so this stays pure. */
+/** Builds the notification an event calls for, due for sending at once; the id and clock come from the caller so this stays pure. */
 export function notificationFor(event: OrderTerminalEvent, id: string, createdAt: string): Notification {
   return {
     id,
@@ -56,6 +72,7 @@ export function notificationFor(event: OrderTerminalEvent, id: string, createdAt
     channel: NotificationChannel.Email,
     message: composeMessage(event),
     createdAt,
+    delivery: { status: DeliveryStatus.Pending, attempts: 0, dueAt: Date.parse(createdAt), sentAt: null, lastError: null },
   };
 }
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { NotificationChannel, NotificationKind, OrderStatus } from '@shopflow/contracts';
+import { DeliveryStatus, NotificationChannel, NotificationKind, OrderStatus } from '@shopflow/contracts';
 import { toNotificationView } from './notifications.js';
 
 describe('the notification view', () => {
-  it('shows a notification in snake_case', () => {
+  it('shows a notification in snake_case, with how its delivery went but not why it failed', () => {
     const view = toNotificationView({
       id: 'n-2',
       orderId: 'o-2',
@@ -13,6 +13,13 @@ describe('the notification view', () => {
       channel: NotificationChannel.Email,
       message: 'Your order o-2 for 1 × PROD001 is complete (5.00).',
       createdAt: '2024-01-03T00:00:00.000Z',
+      delivery: {
+        status: DeliveryStatus.Pending,
+        attempts: 2,
+        dueAt: 1_704_240_000_000,
+        sentAt: null,
+        lastError: '451 try again later (mx.internal.example)',
+      },
     });
     expect(view).toEqual({
       id: 'n-2',
@@ -23,6 +30,7 @@ describe('the notification view', () => {
       channel: 'email',
       message: 'Your order o-2 for 1 × PROD001 is complete (5.00).',
       created_at: '2024-01-03T00:00:00.000Z',
+      delivery: { status: 'PENDING', attempts: 2, sent_at: null },
     });
   });
 });

@@ -16,6 +16,8 @@ export function toNotificationView(n: Notification): NotificationView {
     channel: n.channel,
     message: n.message,
     created_at: n.createdAt,
+    // Why an attempt failed stays in the logs and the database: it may name internal servers.
+    delivery: { status: n.delivery.status, attempts: n.delivery.attempts, sent_at: n.delivery.sentAt },
   };
 }
 
