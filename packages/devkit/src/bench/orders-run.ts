@@ -54,6 +54,8 @@ export interface OrdersFigures {
   /** Requests wrk sent, and how many were answered 201. */
   requests: number;
   created: number;
+  /** Answers 503 with Retry-After: refused past capacity by admission control. */
+  refused: number;
   /** Orders stored by the level (a few may be in flight beyond the 201s when wrk stops). */
   accepted: number;
   acceptedRps: number;
@@ -204,6 +206,7 @@ export async function runOrders(
     loadS,
     requests: w.requests,
     created: w.created,
+    refused: w.refused,
     accepted,
     acceptedRps: accepted / loadS,
     settledDuringLoad,
@@ -224,7 +227,7 @@ export async function runOrders(
     const ms = (v: number) => v.toFixed(1);
     say('\nresults');
     say(
-      `  wrk requests ${w.requests} in ${loadS.toFixed(1)} s: ${w.created} answered 201, ${w.non201} other (${w.statuses}), errors connect/read/write/timeout ${w.connectErrors}/${w.readErrors}/${w.writeErrors}/${w.timeouts}`,
+      `  wrk requests ${w.requests} in ${loadS.toFixed(1)} s: ${w.created} answered 201, ${w.refused} refused (503 + Retry-After), ${w.non201} other (${w.statuses}), errors connect/read/write/timeout ${w.connectErrors}/${w.readErrors}/${w.writeErrors}/${w.timeouts}`,
     );
     say(
       `  POST /orders latency ms: p50 ${ms(f.httpMs.p50)}  p90 ${ms(f.httpMs.p90)}  p99 ${ms(f.httpMs.p99)}  max ${ms(f.httpMs.max)}  mean ${ms(f.httpMs.mean)}`,
