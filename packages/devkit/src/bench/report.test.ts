@@ -7,6 +7,7 @@ const orders = (o: Partial<OrdersFigures>): OrdersFigures => ({
   loadS: 20,
   requests: 20_000,
   created: 20_000,
+  refused: 0,
   accepted: 20_000,
   acceptedRps: 1000,
   settledDuringLoad: 19_000,
