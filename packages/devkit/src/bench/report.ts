@@ -151,6 +151,10 @@ export function formatFigures(r: Pick<BenchResult, 'databases'>): string[] {
     o((x) => fmt(x.acceptedRps)),
   );
   add(
+    'refused (503 + Retry-After)/s',
+    o((x) => fmt((x.refused ?? 0) / x.loadS)),
+  );
+  add(
     'settled orders/s **during** the load',
     o((x) => fmt(x.settledDuringLoadRps)),
   );
