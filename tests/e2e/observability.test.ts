@@ -1,54 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '@shopflow/contracts/api';
-import { TestSystem, waitFor } from '@shopflow/devkit';
+import { OtlpReceiver, TestSystem, waitFor, type ReceivedSpan } from '@shopflow/devkit';
 import type { ServiceName } from '@shopflow/platform/config';
 import { call, settled } from '../support.js';
-
-/** A span as the OTLP/HTTP JSON encoding carries it, with the service that sent it. */
-interface ReceivedSpan {
-  service: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  kind: number;
-}
-
-/** An OTLP/HTTP receiver (JSON encoding) on a free port: what any collector would get. */
-async function startOtlpReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; close(): Promise<void> }> {
-  const spans: ReceivedSpan[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/v1/traces') {
-        res.writeHead(404).end();
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        resourceSpans: {
-          resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-          scopeSpans: { spans: Omit<ReceivedSpan, 'service'>[] }[];
-        }[];
-      };
-      for (const rs of body.resourceSpans) {
-        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
-        for (const ss of rs.scopeSpans)
-          for (const s of ss.spans) spans.push({ ...s, parentSpanId: s.parentSpanId ?? '', service });
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    spans,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** The sum of a metric's samples whose labels include `labels`, in Prometheus' text format. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -67,13 +21,13 @@ const SERVICES: ServiceName[] = ['gateway', 'order', 'saga', 'inventory', 'payme
 
 describe('observability: one trace per order, metrics on every service, logs that name the trace and the order', () => {
   let system: TestSystem;
-  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let receiver: OtlpReceiver;
   let customer: { url: string; headers: Record<string, string> };
   let adminHeaders: Record<string, string>;
   const lines: { service: ServiceName; line: string }[] = [];
 
   beforeAll(async () => {
-    receiver = await startOtlpReceiver();
+    receiver = await OtlpReceiver.start();
     system = await TestSystem.start({
       databases: 'postgres',
       sink: (service, line) => void lines.push({ service, line }),
@@ -178,14 +132,22 @@ describe('observability: one trace per order, metrics on every service, logs tha
         timeoutMs: 10_000,
       },
     );
-    // Gauges read from JetStream are left out of a scrape when it answers late (a loaded machine): scrape until they are in.
+    // A gauge read from JetStream or the database is left out of a scrape that it answers late
+    // (a loaded machine): scrape until all those asserted below are in.
     const after = await waitFor(
       'a scrape with the JetStream gauges',
       async () => {
         const all = await scrapeAll();
-        return sample(all.saga, 'consumer_pending') !== undefined && sample(all.notification, 'dlq_messages') !== undefined
-          ? all
-          : undefined;
+        const read: [ServiceName, string][] = [
+          ['saga', 'consumer_pending'],
+          ['notification', 'consumer_ack_pending'],
+          ['notification', 'dlq_messages'],
+          ...(['order', 'saga', 'payment'] as const).flatMap((s): [ServiceName, string][] => [
+            [s, 'outbox_backlog'],
+            [s, 'outbox_oldest_age_seconds'],
+          ]),
+        ];
+        return read.every(([service, name]) => sample(all[service], name) !== undefined) ? all : undefined;
       },
       { timeoutMs: 20_000 },
     );

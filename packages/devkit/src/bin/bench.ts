@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { OtlpReceiver } from '../otlp-receiver.js';
 import { Role } from '@shopflow/contracts/api';
 import { SERVICE_NAMES } from '@shopflow/platform/config';
 import { createLogger } from '@shopflow/platform/logger';
@@ -61,6 +62,8 @@ interface Options {
   runComponents: boolean;
   edge: boolean;
   ci: boolean;
+  /** Export spans over OTLP to a receiver of the bench's own: what tracing costs when it is on. */
+  otlp: boolean;
   /** Where the JSON goes; undefined writes none (--ci without --results). */
   resultsDir: string | undefined;
 }
@@ -95,6 +98,7 @@ function readOptions(argv: string[]): Options | { plot: string; out: string | un
       'components-only': { type: 'boolean', default: false },
       'gateway-only': { type: 'boolean', default: false },
       ci: { type: 'boolean', default: false },
+      otlp: { type: 'boolean', default: false },
       results: { type: 'string' },
       plot: { type: 'string' },
       out: { type: 'string' },
@@ -152,6 +156,7 @@ function readOptions(argv: string[]): Options | { plot: string; out: string | un
     // The gateway beside nginx is a timing only: the short CI run has no use for it.
     edge: !v['components-only'] && !v['skip-edge'] && (!v.ci || v['gateway-only']),
     ci: v.ci,
+    otlp: v.otlp,
     resultsDir: v.results ?? (v.ci ? undefined : RESULTS_DIR),
   };
 }
@@ -342,8 +347,11 @@ async function main(): Promise<number> {
     PAYMENT_SUCCESS_RATE: String(o.successRate),
     GATEWAY_RATE_LIMIT: '1000000',
   };
+  // With --otlp every span is exported (protobuf over HTTP, as a collector takes it) to a receiver that counts them.
+  const otlp = o.otlp ? await OtlpReceiver.start() : undefined;
+  if (otlp) baseEnv.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.url;
   say(
-    `bench: ${o.databases.join(', ')}; orders ${o.orders ? `${o.duration} s at ${o.connections} connections, ${o.threads} wrk threads` : 'skipped'}${o.sweep.length ? `, sweep ${o.sweep.join('/')}` : ''}; components ${o.runComponents ? `${o.components.durationS} s each at ${o.components.concurrency}` : 'skipped'}; PAYMENT_SUCCESS_RATE=${o.successRate}${o.ci ? ' (--ci)' : ''}`,
+    `bench: ${o.databases.join(', ')}; orders ${o.orders ? `${o.duration} s at ${o.connections} connections, ${o.threads} wrk threads` : 'skipped'}${o.sweep.length ? `, sweep ${o.sweep.join('/')}` : ''}; components ${o.runComponents ? `${o.components.durationS} s each at ${o.components.concurrency}` : 'skipped'}; PAYMENT_SUCCESS_RATE=${o.successRate}${o.otlp ? ', spans exported over OTLP' : ''}${o.ci ? ' (--ci)' : ''}`,
   );
   say(`bench: service logs in ${logPath}`);
 
@@ -382,6 +390,8 @@ async function main(): Promise<number> {
     }
   } finally {
     log.end();
+    if (otlp) say(`bench: OTLP export on: ${otlp.exports} exports, ${(otlp.bytes / 1e6).toFixed(1)} MB of spans received`);
+    await otlp?.close();
   }
 
   const partial = { databases, ...(edge ? { edge } : {}) };
