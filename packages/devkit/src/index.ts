@@ -11,3 +11,4 @@ export { DEFAULT_RESTART_POLICY, RestartBudget, formatGiveUp, type GiveUp, type 
 export { SupervisedNats, type SupervisedNatsOptions } from './supervised-nats.js';
 export { createTestDatabase, startTestService, type TestService, type TestServiceOptions, type Dialect } from './test-service.js';
 export { TcpSwitch } from './tcp-switch.js';
+export { ConsulDouble } from './consul-double.js';
