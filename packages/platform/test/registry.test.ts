@@ -1,7 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConsulDouble, NatsServer, createNatsUsers, waitFor, type NatsUsers } from '@shopflow/devkit';
+import { ConsulDouble, NatsServer, createNatsUsers, startTestService, waitFor, type NatsUsers } from '@shopflow/devkit';
+import { loadServiceConfig } from '@shopflow/platform/config';
+import { createHttpServer, httpListener } from '@shopflow/platform/http';
+import { defineService } from '@shopflow/platform/service';
 import { createLogger } from '@shopflow/platform/logger';
 import { connectMessaging, type Messaging } from '@shopflow/platform/messaging';
 import {
@@ -112,6 +115,28 @@ describe('the NATS registry (a JetStream key-value bucket), as the services use 
     expect(await a.registry.list('order', { passingOnly: true })).toEqual([]);
     a.ready.ready = true;
     await waitFor('passing', async () => (await summary(a.registry)).includes('order/order-a/passing'), { timeoutMs: 10_000 });
+  });
+
+  it('registers a service started by startService (NATS only for the registry), and deregisters it first on stop', async () => {
+    const plain = defineService({
+      name: 'inventory',
+      async build(ctx) {
+        return { serves: httpListener(await createHttpServer({ service: 'inventory', logger: ctx.logger, checks: ctx.checks })) };
+      },
+    });
+    const discovery = { ...loadServiceConfig('inventory', {}).discovery, mode: 'nats' as const, heartbeatMs: HEARTBEAT_MS };
+    const running = await startTestService(plain, { natsUrl: nats.url, config: { natsAuth: users.services.inventory, discovery } });
+    const reader = await connectMessaging(nats.url, 'test-reader', logger, users.services.order);
+    opened.push(reader);
+    const registry = natsRegistry(reader, { ttlMs: HEARTBEAT_MS * 3 });
+    const [listed] = await waitFor('the service registered', async () => {
+      const found = await registry.list('inventory', { passingOnly: true });
+      return found.length > 0 && found;
+    });
+    expect(running.address).toBe(`http://127.0.0.1:${listed!.port}`);
+    expect(listed!.httpPort).toBe(listed!.port);
+    await running.stop();
+    expect(await registry.list('inventory')).toEqual([]);
   });
 
   it("refuses to let a service write another service's keys", async () => {
