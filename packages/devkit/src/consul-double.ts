@@ -92,9 +92,25 @@ export class ConsulDouble {
             Node: { Node: 'double', Address: '127.0.0.1' },
             Service: this.service(e),
             Checks: [
-              { Node: 'double', CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing', ServiceID: '', ServiceName: '' },
+              {
+                Node: 'double',
+                CheckID: 'serfHealth',
+                Name: 'Serf Health Status',
+                Status: 'passing',
+                ServiceID: '',
+                ServiceName: '',
+              },
               ...(e.check
-                ? [{ Node: 'double', CheckID: `service:${e.id}`, Name: `Service '${e.name}' check`, Status: e.status, ServiceID: e.id, ServiceName: e.name }]
+                ? [
+                    {
+                      Node: 'double',
+                      CheckID: `service:${e.id}`,
+                      Name: `Service '${e.name}' check`,
+                      Status: e.status,
+                      ServiceID: e.id,
+                      ServiceName: e.name,
+                    },
+                  ]
                 : []),
             ],
           })),
@@ -126,7 +142,8 @@ export class ConsulDouble {
       status: check ? 'critical' : 'passing',
     };
     if (check) {
-      if (typeof check.HTTP !== 'string' || typeof check.Interval !== 'string') throw new Error('HTTP check needs HTTP and Interval');
+      if (typeof check.HTTP !== 'string' || typeof check.Interval !== 'string')
+        throw new Error('HTTP check needs HTTP and Interval');
       entry.check = {
         url: check.HTTP,
         intervalMs: duration(check.Interval),
@@ -156,7 +173,11 @@ export class ConsulDouble {
       entry.status = status;
       if (status !== 'critical') entry.criticalSince = undefined;
       else entry.criticalSince ??= Date.now();
-      if (check.deregisterAfterMs !== undefined && entry.criticalSince !== undefined && Date.now() - entry.criticalSince >= check.deregisterAfterMs) {
+      if (
+        check.deregisterAfterMs !== undefined &&
+        entry.criticalSince !== undefined &&
+        Date.now() - entry.criticalSince >= check.deregisterAfterMs
+      ) {
         this.remove(entry.id);
         return;
       }

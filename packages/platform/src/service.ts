@@ -8,7 +8,15 @@ import type { Db, Migration, Queryable } from './db/types.js';
 import type { ReadinessCheck } from './http/server.js';
 import { isInfrastructureFailure } from './errors.js';
 import { runService, type Listener } from './lifecycle.js';
-import { consulRegistry, keepRegistered, natsRegistry, probeHealth, readyUrl, type Registration, type Registry } from './registry/index.js';
+import {
+  consulRegistry,
+  keepRegistered,
+  natsRegistry,
+  probeHealth,
+  readyUrl,
+  type Registration,
+  type Registry,
+} from './registry/index.js';
 import { backoffDelay, delay } from './retry.js';
 
 export type { Listener } from './lifecycle.js';
@@ -329,7 +337,12 @@ function openRegistry(
 }
 
 /** This instance as it registers: a process-unique id, the advertised host, and its ports. */
-function registrationOf(name: ServiceName, config: ServiceConfig, address: string, httpAddress: string | undefined): Registration {
+function registrationOf(
+  name: ServiceName,
+  config: ServiceConfig,
+  address: string,
+  httpAddress: string | undefined,
+): Registration {
   const portOf = (a: string) => Number(new URL(/^\w+:\/\//.test(a) ? a : `tcp://${a}`).port);
   const port = portOf(address);
   const httpPort = httpAddress ? portOf(httpAddress) : address.startsWith('http') ? port : undefined;

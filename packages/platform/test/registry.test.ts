@@ -125,7 +125,10 @@ describe('the NATS registry (a JetStream key-value bucket), as the services use 
       },
     });
     const discovery = { ...loadServiceConfig('inventory', {}).discovery, mode: 'nats' as const, heartbeatMs: HEARTBEAT_MS };
-    const running = await startTestService(plain, { natsUrl: nats.url, config: { natsAuth: users.services.inventory, discovery } });
+    const running = await startTestService(plain, {
+      natsUrl: nats.url,
+      config: { natsAuth: users.services.inventory, discovery },
+    });
     const reader = await connectMessaging(nats.url, 'test-reader', logger, users.services.order);
     opened.push(reader);
     const registry = natsRegistry(reader, { ttlMs: HEARTBEAT_MS * 3 });
