@@ -12,3 +12,4 @@ export { SupervisedNats, type SupervisedNatsOptions } from './supervised-nats.js
 export { createTestDatabase, startTestService, type TestService, type TestServiceOptions, type Dialect } from './test-service.js';
 export { TcpSwitch } from './tcp-switch.js';
 export { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+export { ConsulDouble } from './consul-double.js';

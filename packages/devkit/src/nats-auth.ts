@@ -2,8 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SERVICE_EVENTS, Stream, streamOf, type ServiceEvents } from '@shopflow/contracts';
-import type { NatsAuth, ServiceName } from '@shopflow/platform/config';
+import { SERVICE_NAMES, type NatsAuth, type ServiceName } from '@shopflow/platform/config';
 import type { StreamSpec } from '@shopflow/platform/messaging';
+import { REGISTRY_BUCKET, REGISTRY_STREAM } from '@shopflow/platform/registry';
 import { durableName, streamsOf } from '@shopflow/platform/service';
 
 /** Subjects a NATS user may publish to and subscribe on (wildcards allowed). */
@@ -19,7 +20,7 @@ export interface NatsUser {
   permissions?: NatsPermissions;
 }
 
-/** The users of a nats-server we start: one per service that uses NATS, and the operator. */
+/** The users of a nats-server we start: one per service (all register with discovery), and the operator. */
 export interface NatsUsers {
   services: Partial<Record<ServiceName, NatsUser>>;
   /** Unrestricted: for the tools (dlq, chaos, bench), never for a service. */
@@ -39,12 +40,16 @@ export const DLQ_KEEPER: NatsService = 'saga';
 /**
  * What a service may do on NATS, derived from `SERVICE_EVENTS`: publish its own subjects; make the
  * JetStream API calls for its own streams and durables; ack and dead-letter what its durables
- * receive; take replies on `_INBOX.>`.
+ * receive; take replies on `_INBOX.>`. Every service (one without events too) may also make the
+ * discovery bucket, write its own instances' keys there, and read everyone's.
  */
-export function natsPermissions(service: NatsService): NatsPermissions {
-  const { publishes, consumes }: ServiceEvents = SERVICE_EVENTS[service];
+export function natsPermissions(service: ServiceName): NatsPermissions {
+  const { publishes, consumes }: ServiceEvents = eventsOf(service);
   const publish = [
     '$JS.API.INFO',
+    ...['INFO', 'CREATE'].map((op) => `$JS.API.STREAM.${op}.${REGISTRY_STREAM}`),
+    `$KV.${REGISTRY_BUCKET}.${service}.>`,
+    `$JS.API.DIRECT.GET.${REGISTRY_STREAM}.$KV.${REGISTRY_BUCKET}.>`,
     ...serviceStreams(service).flatMap(({ name }) => ['INFO', 'CREATE', 'UPDATE'].map((op) => `$JS.API.STREAM.${op}.${name}`)),
     ...publishes,
     ...consumes.flatMap((subject) => {
@@ -71,9 +76,13 @@ export function natsPermissions(service: NatsService): NatsPermissions {
   return { publish, subscribe: ['_INBOX.>'] };
 }
 
+function eventsOf(service: ServiceName): ServiceEvents {
+  return Object.hasOwn(SERVICE_EVENTS, service) ? SERVICE_EVENTS[service as NatsService] : { publishes: [], consumes: [] };
+}
+
 /** The streams a service creates at start-up (as `startService` derives them from its definition). */
-export function serviceStreams(service: NatsService): StreamSpec[] {
-  const { publishes, consumes }: ServiceEvents = SERVICE_EVENTS[service];
+export function serviceStreams(service: ServiceName): StreamSpec[] {
+  const { publishes, consumes }: ServiceEvents = eventsOf(service);
   return streamsOf({ publishes, consumes: Object.fromEntries(consumes.map((s) => [s, true])) });
 }
 
@@ -81,7 +90,7 @@ export function serviceStreams(service: NatsService): StreamSpec[] {
 export function createNatsUsers(): NatsUsers {
   const password = () => crypto.randomBytes(24).toString('base64url');
   const services: NatsUsers['services'] = {};
-  for (const service of Object.keys(SERVICE_EVENTS) as NatsService[]) {
+  for (const service of SERVICE_NAMES) {
     services[service] = { user: service, password: password(), permissions: natsPermissions(service) };
   }
   return { services, admin: { user: 'admin', password: password() } };

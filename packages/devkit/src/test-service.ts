@@ -44,8 +44,11 @@ export async function startTestService<A extends ServiceApp>(
       ? await createTestDatabase(definition.name, options.dialect ?? 'sqlite')
       : undefined;
   const databaseUrl = options.databaseUrl ?? made?.url;
+  const defaults = loadServiceConfig(definition.name, {});
   const config: ServiceConfig = {
-    ...loadServiceConfig(definition.name, {}),
+    ...defaults,
+    // A test registers with discovery only when it says so (config.discovery).
+    discovery: { ...defaults.discovery, mode: 'off' },
     host: '127.0.0.1',
     port: 0,
     ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),

@@ -72,6 +72,37 @@ export interface ServiceConfig {
   inboxRetentionMs: number;
   /** Size limit of every JetStream stream; a full stream refuses publishes, which wait in the outbox. */
   streamMaxBytes: number;
+  /** How the instance registers itself and finds others (README "Discovery"). */
+  discovery: DiscoveryConfig;
+}
+
+/** Where an instance registers: NATS (a key-value bucket), a Consul agent, or nowhere. */
+export interface DiscoveryConfig {
+  mode: 'nats' | 'consul' | 'off';
+  /** `CONSUL_HTTP_ADDR`, for mode consul. */
+  consulAddress?: string;
+  /** `CONSUL_HTTP_TOKEN`, for mode consul. */
+  consulToken?: string;
+  /** The host others reach this instance at: `ADVERTISE_HOST`, else the bind host (127.0.0.1 for a wildcard bind). */
+  advertiseHost: string;
+  /** How often the instance renews its registration (NATS) or Consul checks it. */
+  heartbeatMs: number;
+}
+
+/** Discovery settings: `DISCOVERY` (nats, consul, off; consul when `CONSUL_HTTP_ADDR` is set, else nats). */
+export function loadDiscoveryConfig(bindHost: string, env: Env = process.env): DiscoveryConfig {
+  const consulAddress = envString('CONSUL_HTTP_ADDR', '', env);
+  const mode = envChoice('DISCOVERY', consulAddress ? 'consul' : 'nats', ['nats', 'consul', 'off'] as const, env);
+  if (mode === 'consul' && !consulAddress) throw new ConfigError('DISCOVERY=consul needs CONSUL_HTTP_ADDR');
+  const wildcard = bindHost === '0.0.0.0' || bindHost === '::';
+  const consulToken = envString('CONSUL_HTTP_TOKEN', '', env);
+  return {
+    mode,
+    ...(consulAddress ? { consulAddress } : {}),
+    ...(consulToken ? { consulToken } : {}),
+    advertiseHost: envString('ADVERTISE_HOST', wildcard ? '127.0.0.1' : bindHost, env),
+    heartbeatMs: envInt('DISCOVERY_HEARTBEAT_MS', 2000, { min: 100 }, env),
+  };
 }
 
 /** NATS credentials: a user and password, or a `.creds` file (JWT and NKey seed) read at each (re)connect. */
@@ -140,9 +171,10 @@ export function portOf(service: ServiceName, env: Env = process.env): number {
 /** Reads a service's configuration from the environment, with the seed's defaults. */
 export function loadServiceConfig(service: ServiceName, env: Env = process.env): ServiceConfig {
   const dataDir = path.resolve(envString('DATA_DIR', '.data', env));
+  const host = envString('HOST', '127.0.0.1', env);
   return {
     service,
-    host: envString('HOST', '127.0.0.1', env),
+    host,
     port: portOf(service, env),
     natsUrl: envString('NATS_URL', 'nats://127.0.0.1:4222', env),
     natsAuth: loadNatsAuth(env),
@@ -156,5 +188,6 @@ export function loadServiceConfig(service: ServiceName, env: Env = process.env):
     // 1 GiB holds about a million orders' events; acknowledged events are purged as it fills,
     // so only an unconsumed backlog that big fills it. The four streams reserve 4 GiB of NATS's store.
     streamMaxBytes: envInt('NATS_STREAM_MAX_MB', 1024, { min: 1 }, env) * 1024 * 1024,
+    discovery: loadDiscoveryConfig(host, env),
   };
 }

@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
 import type { Logger } from 'pino';
 import { SERVICE_EVENTS, Stream, streamOf, type EventOf, type ServiceEvents, type Subject } from '@shopflow/contracts';
 import { loadServiceConfig, type ServiceConfig, type ServiceName } from './config.js';
@@ -6,6 +8,15 @@ import type { Db, Migration, Queryable } from './db/types.js';
 import type { ReadinessCheck } from './http/server.js';
 import { isInfrastructureFailure } from './errors.js';
 import { runService, type Listener } from './lifecycle.js';
+import {
+  consulRegistry,
+  keepRegistered,
+  natsRegistry,
+  probeHealth,
+  readyUrl,
+  type Registration,
+  type Registry,
+} from './registry/index.js';
 import { backoffDelay, delay } from './retry.js';
 
 export type { Listener } from './lifecycle.js';
@@ -33,6 +44,8 @@ export interface ServiceContext {
   checks: ReadinessCheck[];
   /** The service's Prometheus metrics; its HTTP server serves them at /metrics. */
   metrics: ServiceMetrics;
+  /** Where this instance registers (config.discovery); undefined when discovery is off. Readers list instances with it. */
+  registry: Registry | undefined;
   /** Registers something `build` opened (a client) to close after the service has stopped. */
   defer(name: string, close: () => Promise<void> | void): void;
 }
@@ -45,6 +58,8 @@ export interface ServiceApp {
   start?(): Promise<void>;
   /** Stops that work; runs after the consumers have stopped. */
   stop?(): Promise<void>;
+  /** The base URL serving /ready when `serves` is not HTTP (the payment service's side port). */
+  httpAddress?(): string;
 }
 
 /** One handler per consumed subject, applied inside the transaction that records the event in the inbox. */
@@ -141,8 +156,10 @@ export async function startService<A extends ServiceApp>(
   const consumed = Object.entries(definition.consumes ?? {}) as [Subject, Consumes<A>[Subject]][];
   const usesNats = consumed.length > 0 || (definition.publishes?.length ?? 0) > 0;
   const aborting = new AbortController();
-  // Closed in this order: stop taking work first, close what the work uses last.
+  // Closed in this order: leave discovery first (callers stop choosing this instance), stop
+  // taking work, close what the work uses last.
   const stages = {
+    registration: [] as Closer[],
     listener: [] as Closer[],
     consumers: [] as Closer[],
     work: [] as Closer[],
@@ -173,6 +190,7 @@ export async function startService<A extends ServiceApp>(
       ? openMessaging(config.natsUrl, `shopflow-${definition.name}`, logger, config.natsAuth)
       : undefined;
     if (messaging) stages.nats.push(() => messaging.close());
+    const registry = openRegistry(definition.name, config, logger, messaging, (close) => stages.nats.push(close));
     const outbox =
       db && messaging && definition.publishes?.length
         ? new Outbox(db, { publish: (subject, payload, options) => messaging.js.publish(subject, payload, options) }, logger)
@@ -215,11 +233,24 @@ export async function startService<A extends ServiceApp>(
         ...readinessChecks(db, messaging, () => guard),
       ],
       metrics,
+      registry,
       defer: (_name, close) => void stages.clients.push(close),
     };
     const app = await definition.build(ctx);
     const address = await app.serves.listen(config.host, config.port);
     stages.listener.push(() => app.serves.close());
+    if (registry) {
+      // In the background: NATS or Consul may be away; the heartbeat keeps trying.
+      const self = registrationOf(definition.name, config, address, app.httpAddress?.());
+      const wildcard = config.host === '0.0.0.0' || config.host === '::';
+      const ownReady = readyUrl({ ...self, address: wildcard ? '127.0.0.1' : config.host });
+      const kept = keepRegistered(registry, self, {
+        intervalMs: config.discovery.heartbeatMs,
+        health: () => probeHealth(ownReady, Math.min(1000, config.discovery.heartbeatMs)),
+        logger,
+      });
+      stages.registration.push(() => kept.stop());
+    }
 
     const started = (async () => {
       if (db) {
@@ -271,6 +302,60 @@ export async function startService<A extends ServiceApp>(
     await stop();
     throw error;
   }
+}
+
+/**
+ * The registry of config.discovery. With NATS, a service that has no NATS connection of its own
+ * (gateway, inventory) opens one for the registry alone, closed with the others.
+ */
+function openRegistry(
+  name: ServiceName,
+  config: ServiceConfig,
+  logger: Logger,
+  messaging: Messaging | undefined,
+  onClose: (close: Closer) => void,
+): Registry | undefined {
+  const { discovery } = config;
+  if (discovery.mode === 'consul') {
+    return consulRegistry({
+      address: discovery.consulAddress!,
+      ...(discovery.consulToken ? { token: discovery.consulToken } : {}),
+      checkIntervalMs: discovery.heartbeatMs,
+      // Consul's reaper honours nothing under a minute.
+      deregisterCriticalAfterMs: 60_000,
+    });
+  }
+  if (discovery.mode === 'off') return undefined;
+  let nats = messaging;
+  if (!nats) {
+    const own = openMessaging(config.natsUrl, `shopflow-${name}-registry`, logger, config.natsAuth);
+    onClose(() => own.close());
+    nats = own;
+  }
+  // About three heartbeats: one lost renewal does not drop a live instance.
+  return natsRegistry(nats, { ttlMs: discovery.heartbeatMs * 3 });
+}
+
+/** This instance as it registers: a process-unique id, the advertised host, and its ports. */
+function registrationOf(
+  name: ServiceName,
+  config: ServiceConfig,
+  address: string,
+  httpAddress: string | undefined,
+): Registration {
+  const portOf = (a: string) => Number(new URL(/^\w+:\/\//.test(a) ? a : `tcp://${a}`).port);
+  const port = portOf(address);
+  const httpPort = httpAddress ? portOf(httpAddress) : address.startsWith('http') ? port : undefined;
+  // Several instances may share a host and even a process (tests): the random part tells them apart.
+  const host = os.hostname().replace(/[^A-Za-z0-9_-]/g, '-');
+  return {
+    service: name,
+    id: `${name}-${host}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`,
+    address: config.discovery.advertiseHost,
+    port,
+    ...(httpPort === undefined ? {} : { httpPort }),
+    startedAt: new Date().toISOString(),
+  };
 }
 
 /**

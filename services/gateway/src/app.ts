@@ -11,6 +11,7 @@ import { registerRateLimit } from './auth/rate-limit.js';
 import { refuseAmbiguousPaths } from './routes/paths.js';
 import { paymentRoutes } from './routes/payments.js';
 import { proxyRoutes } from './routes/proxy.js';
+import { servicesRoutes, type DiscoveryReader } from './routes/services.js';
 import { registerDashboard, type Dashboard } from './dashboard/routes.js';
 import type { FeedTiming } from './dashboard/feed.js';
 import type { GatewaySettings } from './settings.js';
@@ -33,6 +34,8 @@ export interface GatewayAdapters {
   /** Shares the rate limit's counts with the other gateways; owned by the caller. */
   redis?: Redis;
   settings: Omit<GatewaySettings, 'auth'>;
+  /** Where GET /services reads the instances from; without it, that route answers 503. */
+  discovery?: DiscoveryReader;
   /** How often the dashboard's live stream polls (tests make it quicker). */
   dashboardTiming?: FeedTiming;
 }
@@ -48,7 +51,7 @@ export interface GatewayApp extends ServiceApp {
 /** Wires the gateway; closing it stops taking requests, lets in-flight ones finish, then closes the upstream pools. */
 export async function createGatewayApp(
   { logger, metrics }: Pick<ServiceContext, 'logger' | 'metrics'>,
-  { upstreams, payments, paymentAddress, identity, redis, settings, dashboardTiming }: GatewayAdapters,
+  { upstreams, payments, paymentAddress, identity, redis, settings, dashboardTiming, discovery }: GatewayAdapters,
 ): Promise<GatewayApp> {
   const pools = (Object.keys(upstreams) as UpstreamName[]).map((name) =>
     createUpstream(name, upstreams[name], settings.upstreamConnections),
@@ -82,6 +85,7 @@ export async function createGatewayApp(
   const limits = { timeoutMs: settings.upstreamTimeoutMs, queue: settings.upstreamQueue };
   for (const upstream of pools) await proxyRoutes(http, upstream, limits);
   paymentRoutes(http, payments, settings.upstreamTimeoutMs);
+  servicesRoutes(http, discovery);
   const dashboard = await registerDashboard(http, {
     identity,
     upstreams: Object.fromEntries(pools.map((u) => [u.name, u])) as Record<UpstreamName, Upstream>,

@@ -7,7 +7,10 @@ import { createGatewayApp } from './app.js';
 import { jwksIdentity, localIdentity, type Identity } from './auth/identity.js';
 import { loadGatewaySettings, type AuthSettings } from './settings.js';
 
-/** The API gateway: the single public entry. It owns no data and needs neither a database nor NATS. */
+/**
+ * The API gateway: the single public entry. It owns no data and needs no database; it reaches
+ * NATS only for discovery (DISCOVERY=nats), to register and to serve GET /services.
+ */
 export const gatewayService = defineService({
   name: 'gateway',
   async build(ctx) {
@@ -41,7 +44,10 @@ export const gatewayService = defineService({
       notification: serviceUrl('notification'),
       saga: serviceUrl('saga'),
     };
-    return createGatewayApp(ctx, { upstreams, payments, paymentAddress, identity, redis, settings });
+    // The gateway reads the registry it registers with (NATS or Consul) for GET /services.
+    const { mode } = ctx.config.discovery;
+    const discovery = ctx.registry && mode !== 'off' ? { mode, registry: ctx.registry } : undefined;
+    return createGatewayApp(ctx, { upstreams, payments, paymentAddress, identity, redis, settings, discovery });
   },
 });
 

@@ -39,18 +39,21 @@ export async function createPaymentApp(
   grpcServer.server.addService(PaymentServiceService, paymentService(payments, logger));
   const http = await createHttpServer({ service: 'payment', logger, checks, metrics });
   const side = httpListener(http);
+  let sideAddress = '';
   return {
     grpc: grpcServer,
     http,
     serves: {
       async listen(host, port) {
         const address = await grpcServer.listen(host, port);
-        await side.listen(host, httpPort);
+        sideAddress = await side.listen(host, httpPort);
         return address;
       },
       async close() {
         await Promise.all([grpcServer.close(), side.close()]);
       },
     },
+    // Where /ready answers, for discovery's health.
+    httpAddress: () => sideAddress,
   };
 }

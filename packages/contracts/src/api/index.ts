@@ -7,3 +7,4 @@ export * from './notifications.js';
 export * from './sagas.js';
 export * from './dlq.js';
 export * from './principal.js';
+export * from './services.js';
