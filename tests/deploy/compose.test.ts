@@ -53,8 +53,8 @@ describe('the compose checks catch broken files', () => {
 
   it('a dependency on a service that does not exist, one that is not waited for', () => {
     const problems = changed(
-      '      postgres:\n        condition: service_healthy\n    environment:\n      <<: *service-env\n      SERVICE: inventory',
-      '      postgre:\n        condition: service_started\n    environment:\n      <<: *service-env\n      SERVICE: inventory',
+      '      postgres:\n        condition: service_healthy\n    environment:\n      <<: [*service-env, *nats-url]\n      SERVICE: inventory',
+      '      postgre:\n        condition: service_started\n    environment:\n      <<: [*service-env, *nats-url]\n      SERVICE: inventory',
     );
     expect(problems).toContain('compose: inventory depends on postgre, which is not a service');
     expect(problems).toContain('compose: inventory: does not wait for postgres');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { findNatsServer, natsPermissions } from '@shopflow/devkit';
 
 /** The services that use NATS, each with its own NATS user (`SERVICE_EVENTS`' rows). */
-export const NATS_SERVICES = ['order', 'payment', 'notification', 'saga'] as const;
+export const NATS_SERVICES = ['gateway', 'order', 'payment', 'inventory', 'notification', 'saga'] as const;
 
 /** The environment variable a nats-server reads a user's password from (the config says `$NAME`). */
 export function natsPasswordVar(user: string): string {
