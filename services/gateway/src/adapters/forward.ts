@@ -68,8 +68,6 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private done = false;
   /** Headers are out: from here on a failure can only cut the answer short. */
   private streaming = false;
-  /** The last chunk read, written with the next one or with the end, so a small answer leaves in one write. */
-  private held: Buffer | undefined;
   /** A 5xx answer, kept until complete. */
   private collected: { status: number; headers: string[]; chunks: Buffer[] } | undefined;
 
@@ -121,9 +119,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
       this.collected.chunks.push(chunk);
       return true;
     }
-    const previous = this.held;
-    this.held = chunk;
-    if (previous === undefined || this.reply.raw.write(previous)) return true;
+    if (this.reply.raw.write(chunk)) return true;
     // The client reads slower than the upstream sends: pause the upstream until it catches up.
     this.reply.raw.once('drain', this.resume!);
     return false;
@@ -131,11 +127,8 @@ class Forwarding implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.finish();
-    if (this.collected) return this.sendCollected(this.collected);
-    const last = this.held;
-    this.held = undefined;
-    if (last === undefined) this.reply.raw.end();
-    else this.reply.raw.end(last);
+    if (this.collected) this.sendCollected(this.collected);
+    else this.reply.raw.end();
   }
 
   onError(error: Error): void {
