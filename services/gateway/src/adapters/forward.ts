@@ -76,7 +76,8 @@ class Forwarding implements Dispatcher.DispatchHandler {
     private readonly failed: (reply: FastifyReply, failure: Failure) => void,
     private readonly settled: () => void,
   ) {
-    reply.raw.once('close', this.onClientClose);
+    // `on`, not `once`: the response emits close once, and its listeners go with it.
+    reply.raw.on('close', this.onClientClose);
   }
 
   private readonly onClientClose = (): void => {

@@ -3,6 +3,8 @@ import { PROBLEM_CONTENT_TYPE, problem } from '@shopflow/platform/http';
 
 // Encoded `/`, `\` or `.`: a server behind may decode them into a path other than the one routed here.
 const ENCODED_SEPARATOR = /%(?:2f|5c|2e)/i;
+// A segment that is `.` or `..`: every segment of an absolute path follows a `/`.
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 
 /**
  * Why a request target is ambiguous, or undefined when it is a plain origin-form path: no
@@ -15,9 +17,7 @@ export function ambiguity(target: string): string | undefined {
   if (path.includes('\\')) return 'the path has a backslash';
   if (ENCODED_SEPARATOR.test(path)) return 'the path has an encoded slash, backslash or dot';
   if (path.includes('//')) return 'the path has an empty segment';
-  for (const segment of path.split('/')) {
-    if (segment === '.' || segment === '..') return 'the path has a dot segment';
-  }
+  if (DOT_SEGMENT.test(path)) return 'the path has a dot segment';
   return undefined;
 }
 
