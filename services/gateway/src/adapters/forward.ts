@@ -68,6 +68,8 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private done = false;
   /** Headers are out: from here on a failure can only cut the answer short. */
   private streaming = false;
+  /** Body bytes still to come when the upstream said how many (NaN when it did not). */
+  private remaining = NaN;
   /** A 5xx answer, kept until complete. */
   private collected: { status: number; headers: string[]; chunks: Buffer[] } | undefined;
 
@@ -103,12 +105,13 @@ class Forwarding implements Dispatcher.DispatchHandler {
     }
     const res = this.reply.raw;
     this.reply.hijack();
-    // The gateway's own headers (traceparent) first; the upstream's of the same name were left out.
+    // The gateway's own headers (traceparent) too; the upstream's of the same name were left out.
     for (const name in own) {
       const value = own[name];
       if (Array.isArray(value)) for (const v of value) headers.push(name, v);
       else if (value !== undefined) headers.push(name, String(value));
     }
+    for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'content-length') this.remaining = Number(headers[i + 1]);
     res.writeHead(status, headers);
     this.streaming = true;
     this.resume = resume;
@@ -120,6 +123,11 @@ class Forwarding implements Dispatcher.DispatchHandler {
       this.collected.chunks.push(chunk);
       return true;
     }
+    // The last chunk ends the answer in the same write: no separate flush to schedule.
+    if ((this.remaining -= chunk.length) === 0) {
+      this.reply.raw.end(chunk);
+      return true;
+    }
     if (this.reply.raw.write(chunk)) return true;
     // The client reads slower than the upstream sends: pause the upstream until it catches up.
     this.reply.raw.once('drain', this.resume!);
@@ -129,7 +137,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
   onComplete(): void {
     this.finish();
     if (this.collected) this.sendCollected(this.collected);
-    else this.reply.raw.end();
+    else if (!this.reply.raw.writableEnded) this.reply.raw.end();
   }
 
   onError(error: Error): void {
