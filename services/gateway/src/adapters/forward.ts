@@ -57,7 +57,7 @@ const HOP_BY_HOP = new Set([
 
 /**
  * undici's dispatch handler, one per request: the lowest layer of undici, with no body stream or
- * promise per request (its `request` API builds both on this). A success streams straight to the
+ * async resource per request (its `request` API builds both on this). A success streams straight to the
  * client's socket; a 5xx is collected and sent through Fastify, so that the request's span records
  * the error as for any other 5xx.
  */
@@ -103,8 +103,6 @@ class Forwarding implements Dispatcher.DispatchHandler {
       this.collected = { status, headers, chunks: [] };
       return true;
     }
-    const res = this.reply.raw;
-    this.reply.hijack();
     // The gateway's own headers (traceparent) too; the upstream's of the same name were left out.
     for (const name in own) {
       const value = own[name];
@@ -112,7 +110,9 @@ class Forwarding implements Dispatcher.DispatchHandler {
       else if (value !== undefined) headers.push(name, String(value));
     }
     for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'content-length') this.remaining = Number(headers[i + 1]);
-    res.writeHead(status, headers);
+    // Written before the reply is taken over: should Node refuse a header, the reply can still answer.
+    this.reply.raw.writeHead(status, headers);
+    this.reply.hijack();
     this.streaming = true;
     this.resume = resume;
     return true;
@@ -172,7 +172,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
  * The upstream's end-to-end headers as name, value pairs, lowercased, bytes unchanged: without the
  * hop-by-hop ones, those its Connection names, and any the gateway sets itself (`own`).
  */
-export function upstreamHeaders(raw: Buffer[], own: Record<string, unknown>): string[] {
+function upstreamHeaders(raw: Buffer[], own: Record<string, unknown>): string[] {
   const out: string[] = [];
   let named: string[] | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
