@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
-import { Role, type Access, type Principal } from '@shopflow/contracts/api';
+import { PrincipalHeader, Role, type Access, type Principal } from '@shopflow/contracts/api';
 import { PROBLEM_CONTENT_TYPE, problem } from '@shopflow/platform/http';
 import type { Identity } from './identity.js';
 
@@ -25,13 +25,19 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  */
 export const ANONYMOUS: Principal = { subject: '~anonymous', role: Role.Customer };
 
+/** The principal headers for the services, replacing any the client sent. */
+export function principalHeaders(principal: Principal | undefined): Record<string, string> {
+  const p = principal ?? ANONYMOUS;
+  return { [PrincipalHeader.Subject]: p.subject, [PrincipalHeader.Role]: p.role };
+}
+
 /**
  * onRequest: verifies the bearer token of a request to a route with `access`, recording the
  * principal or why the token failed. It answers nothing itself, so that the rate limit, which runs
  * next, counts failed attempts too (by client address).
  */
 export function authenticate(identity: Identity) {
-  // Callback-style, as the next two hooks: a request without a token, the common case, makes no promise.
+  // Callback-style, as `authorize`: a request without a token, the common case, makes no promise.
   return (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
     const header = request.headers.authorization;
     if (header === undefined || request.routeOptions.config.access === undefined) return done();
