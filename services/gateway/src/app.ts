@@ -53,9 +53,12 @@ export async function createGatewayApp(
   { logger, metrics }: Pick<ServiceContext, 'logger' | 'metrics'>,
   { upstreams, payments, paymentAddress, identity, redis, settings, dashboardTiming, discovery }: GatewayAdapters,
 ): Promise<GatewayApp> {
-  const pools = (Object.keys(upstreams) as UpstreamName[]).map((name) =>
-    createUpstream(name, upstreams[name], settings.upstreamConnections),
-  );
+  const limits = {
+    connections: settings.upstreamConnections,
+    queue: settings.upstreamQueue,
+    timeoutMs: settings.upstreamTimeoutMs,
+  };
+  const pools = (Object.keys(upstreams) as UpstreamName[]).map((name) => createUpstream(name, upstreams[name], limits));
   const http = await createHttpServer({
     service: 'gateway',
     title: 'Shopflow API',
@@ -82,8 +85,7 @@ export async function createGatewayApp(
   await registerRateLimit(http, { perSecond: settings.rateLimit.perSecond, redis, prefix: settings.rateLimit.redisPrefix });
 
   await http.register(swaggerUi, { routePrefix: '/docs' });
-  const limits = { timeoutMs: settings.upstreamTimeoutMs, queue: settings.upstreamQueue };
-  for (const upstream of pools) await proxyRoutes(http, upstream, limits);
+  for (const upstream of pools) await proxyRoutes(http, upstream);
   paymentRoutes(http, payments, settings.upstreamTimeoutMs);
   servicesRoutes(http, discovery);
   const dashboard = await registerDashboard(http, {

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { PrincipalHeader, Role, type Access, type Principal } from '@shopflow/contracts/api';
 import { PROBLEM_CONTENT_TYPE, problem } from '@shopflow/platform/http';
 import type { Identity } from './identity.js';
@@ -37,27 +37,37 @@ export function principalHeaders(principal: Principal | undefined): Record<strin
  * next, counts failed attempts too (by client address).
  */
 export function authenticate(identity: Identity) {
-  return async (request: FastifyRequest): Promise<void> => {
-    if (request.routeOptions.config.access === undefined) return;
+  // Callback-style, as `authorize`: a request without a token, the common case, makes no promise.
+  return (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
     const header = request.headers.authorization;
-    if (header === undefined) return;
+    if (header === undefined || request.routeOptions.config.access === undefined) return done();
     const token = BEARER.exec(header)?.[1];
     if (token === undefined) {
       request.tokenProblem = 'the Authorization header is not a bearer token';
-      return;
+      return done();
     }
-    try {
-      request.principal = await identity.verify(token);
-    } catch (error) {
-      request.tokenProblem = (error as Error).message;
-    }
+    identity.verify(token).then(
+      (principal) => {
+        request.principal = principal;
+        done();
+      },
+      (error: unknown) => {
+        request.tokenProblem = (error as Error).message;
+        done();
+      },
+    );
   };
 }
 
-/** onRequest, after the rate limit: 401 without a valid token where one is needed (or a bad one anywhere), 403 for the wrong role. */
-export async function authorize(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+/** preParsing, after the rate limit: 401 without a valid token where one is needed (or a bad one anywhere), 403 for the wrong role. */
+export function authorize(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: RequestPayload,
+  done: (error: null, payload: RequestPayload) => void,
+): void {
   const access = request.routeOptions.config.access;
-  if (access === undefined) return undefined;
+  if (access === undefined) return done(null, payload);
   if (request.tokenProblem !== undefined) {
     request.log.debug({ reason: request.tokenProblem }, 'bearer token refused');
     return deny(
@@ -68,19 +78,20 @@ export async function authorize(request: FastifyRequest, reply: FastifyReply): P
       'Bearer realm="shopflow", error="invalid_token"',
     );
   }
-  if (access === 'anonymous') return undefined;
+  if (access === 'anonymous') return done(null, payload);
   if (request.principal === undefined) {
     return deny(reply, 401, 'unauthorized', 'this route needs a bearer token', 'Bearer realm="shopflow"');
   }
   if (access === 'admin' && request.principal.role !== Role.Admin) {
     return deny(reply, 403, 'forbidden', 'this route needs an admin token');
   }
-  return undefined;
+  done(null, payload);
 }
 
-function deny(reply: FastifyReply, status: number, slug: string, detail: string, challenge?: string): FastifyReply {
+/** Answers the request itself; its hook then does not call `done`, so nothing after it runs. */
+function deny(reply: FastifyReply, status: number, slug: string, detail: string, challenge?: string): void {
   if (challenge !== undefined) void reply.header('www-authenticate', challenge);
-  return reply
+  void reply
     .code(status)
     .type(PROBLEM_CONTENT_TYPE)
     .send(problem(status, slug, detail, undefined, reply.request.url));

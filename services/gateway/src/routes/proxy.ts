@@ -1,19 +1,20 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   DeadLettersApi,
   InventoryApi,
   NotificationsApi,
   OrdersApi,
+  PrincipalHeader,
   SagasApi,
   type Api,
   type ApiRoute,
 } from '@shopflow/contracts/api';
 import { PROBLEM_CONTENT_TYPE, problem, problemResponses, type HttpServer } from '@shopflow/platform/http';
+import type { Failure } from '../adapters/forward.js';
 import type { Upstream, UpstreamName } from '../adapters/upstream.js';
-import { principalHeaders } from '../auth/access.js';
-import { forwardPath } from './paths.js';
+import { ANONYMOUS } from '../auth/access.js';
+import { pathBuilder } from './paths.js';
 
 const { list: listSagas, get: getSaga, retry: retrySaga } = SagasApi.routes;
 
@@ -52,36 +53,18 @@ function prefixed(prefix: string, routes: Readonly<Record<string, ApiRoute>>): R
   return Object.fromEntries(Object.entries(routes).map(([name, route]) => [`${prefix}-${name}`, route]));
 }
 
-/** How the gateway waits on an upstream. */
-export interface ProxyLimits {
-  /** An upstream slower than this answers 504. */
-  timeoutMs: number;
-  /** Requests already waiting for one of the upstream's connections past which a new one answers 503 at once. */
-  queue: number;
-}
-
 /**
  * Registers `upstream`'s public routes, each with its contracts' `access`, forwarding a request
  * over the upstream's pool to the path the route matched (rebuilt from its parameters), with its
- * query string, body bytes, the caller's principal and trace context, and returning the
+ * query string, body bytes, the caller's principal and trace context, and streaming back the
  * upstream's answer without its hop-by-hop headers. An unreachable upstream, or one with a full
- * queue, answers 503 and one slower than `timeoutMs` 504, as problem+json.
+ * queue, answers 503 with Retry-After, and one too slow 504, as problem+json.
  */
-export async function proxyRoutes(app: HttpServer, upstream: Upstream, { timeoutMs, queue }: ProxyLimits): Promise<void> {
-  const hooks: FastifyReplyFromHooks = {
-    timeout: timeoutMs,
-    // reply-from retries a GET that got a 503 up to ten times; the client should see the 503 at once.
-    retryDelay: () => null,
-    rewriteRequestHeaders: forwardedHeaders,
-    rewriteHeaders: withoutHopByHop,
-    onError: answerUnreachable,
-  };
-
+export async function proxyRoutes(app: HttpServer, upstream: Upstream): Promise<void> {
   const api = PUBLIC_API[upstream.name];
   for (const schema of api.schemas) app.addSchema(schema);
 
-  await app.register(async (scope) => {
-    await scope.register(replyFrom, { base: upstream.url, undici: upstream.pool, disableRequestLogging: true });
+  await app.register((scope, _options, done) => {
     // The owning service parses and validates bodies; the gateway passes the client's bytes on.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -92,6 +75,7 @@ export async function proxyRoutes(app: HttpServer, upstream: Upstream, { timeout
     scope.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
     for (const route of Object.values(api.routes)) {
+      const pathOf = pathBuilder(route.url);
       scope.route({
         method: route.method,
         url: route.url,
@@ -105,18 +89,27 @@ export async function proxyRoutes(app: HttpServer, upstream: Upstream, { timeout
           response: { ...problemResponses(...gatewayStatuses(route), 503, 504), ...route.schema.response },
         },
         handler(request, reply) {
-          if (upstream.pool.stats.queued >= queue) {
-            const body = problem(503, 'unavailable', 'too many requests are waiting for this service', undefined, request.url);
-            return reply.code(503).header('retry-after', '1').type(PROBLEM_CONTENT_TYPE).send(body);
-          }
-          const path = forwardPath(route.url, request.params as Record<string, string>);
           const body = request.body as Buffer | undefined;
-          // reply-from would re-encode a JSON body; handing it the bytes with their content-type sends them as they came.
-          const contentType = request.headers['content-type'] ?? 'application/octet-stream';
-          return reply.from(path, body === undefined ? hooks : { ...hooks, body, contentType });
+          const outgoing = {
+            method: request.method,
+            path: pathOf(request.params as Record<string, string | undefined>) + queryOf(request.raw.url!),
+            headers: forwardedHeaders(request, body !== undefined),
+            body,
+          };
+          if (!upstream.forward(outgoing, reply, answerFailure)) {
+            const problemBody = problem(
+              503,
+              'unavailable',
+              'too many requests are waiting for this service',
+              undefined,
+              request.url,
+            );
+            void reply.code(503).header('retry-after', RETRY_AFTER).type(PROBLEM_CONTENT_TYPE).send(problemBody);
+          }
         },
       });
     }
+    done();
   });
 }
 
@@ -125,58 +118,49 @@ function gatewayStatuses(route: ApiRoute): number[] {
   return route.access === 'anonymous' ? [429] : route.access === 'customer' ? [401, 429] : [401, 403, 429];
 }
 
-type Hook<K extends keyof FastifyReplyFromHooks> = NonNullable<FastifyReplyFromHooks[K]>;
+/** The query string of a request target, with its `?`, or nothing. */
+function queryOf(target: string): string {
+  const query = target.indexOf('?');
+  return query === -1 ? '' : target.slice(query);
+}
 
 /**
  * Only what the services read goes upstream; any other client header stops at the gateway, and
  * the principal headers are always the gateway's own. The trace context is added by undici's
  * instrumentation: a child of the client span of this call.
  */
-const forwardedHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) => {
-  const out: IncomingHttpHeaders = {
-    ...principalHeaders(request.principal),
+function forwardedHeaders(request: FastifyRequest, withBody: boolean): string[] {
+  const principal = request.principal ?? ANONYMOUS;
+  const headers = request.headers;
+  const out = [
+    PrincipalHeader.Subject,
+    principal.subject,
+    PrincipalHeader.Role,
+    principal.role,
     // The gateway is the edge: whatever forwarding headers a client sent are its own claims.
-    'x-forwarded-for': request.ip,
-    'x-forwarded-proto': request.protocol,
-  };
-  if (headers.accept !== undefined) out.accept = headers.accept;
-  if (headers['idempotency-key'] !== undefined) out['idempotency-key'] = headers['idempotency-key'];
+    'x-forwarded-for',
+    request.ip,
+    'x-forwarded-proto',
+    request.protocol,
+  ];
+  if (headers.accept !== undefined) out.push('accept', headers.accept);
+  const key = headers['idempotency-key'];
+  if (typeof key === 'string') out.push('idempotency-key', key);
   // A conditional restock names the version it read (the ETag the inventory answered).
-  if (headers['if-match'] !== undefined) out['if-match'] = headers['if-match'];
-  if (request.body !== undefined) {
-    // reply-from has set both for the body it is about to send.
-    out['content-type'] = headers['content-type'];
-    out['content-length'] = headers['content-length'];
-  }
+  if (headers['if-match'] !== undefined) out.push('if-match', headers['if-match']);
+  // undici sets content-length for the body it sends.
+  if (withBody) out.push('content-type', headers['content-type'] ?? 'application/octet-stream');
   return out;
-};
+}
 
-// RFC 9110 7.6.1, and the older ones proxies still strip.
-const HOP_BY_HOP = [
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-];
+/** Seconds a client should wait before trying an upstream that is away or saturated. */
+const RETRY_AFTER = '1';
 
-/** Connection management is per hop: the upstream's keep-alive terms, and what its Connection names, are not the client's. */
-const withoutHopByHop: Hook<'rewriteHeaders'> = (headers) => {
-  const named = headers.connection;
-  for (const value of Array.isArray(named) ? named : [named ?? '']) {
-    for (const name of String(value).split(',')) delete headers[name.trim().toLowerCase()];
-  }
-  for (const name of HOP_BY_HOP) delete headers[name];
-  return headers;
-};
-
-const answerUnreachable: Hook<'onError'> = (reply, { error }) => {
-  // reply-from marks every kind of timeout with 504; refused, reset and the rest mean unreachable.
-  const timedOut = (error as { statusCode?: number }).statusCode === 504;
+/** No answer came: 504 when the upstream was too slow, 503 with Retry-After when it could not be reached. */
+function answerFailure(reply: FastifyReply, failure: Failure): void {
+  const timedOut = failure === 'timeout';
   const status = timedOut ? 504 : 503;
+  if (!timedOut) void reply.header('retry-after', RETRY_AFTER);
   const body = problem(status, timedOut ? 'deadline-exceeded' : 'unavailable', undefined, undefined, reply.request.url);
   void reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body);
-};
+}
