@@ -1,9 +1,9 @@
-import { NodeSDK, type tracing } from '@opentelemetry/sdk-node';
+import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 
 type Env = Record<string, string | undefined>;
 
-/** Keeps spans for their ids (logs and propagation) and drops them: what runs when nothing is exported. */
+/** What runs when nothing is exported: the SDK registers a provider only when it has a processor. */
 const noExport: tracing.SpanProcessor = {
   onStart: () => undefined,
   onEnd: () => undefined,
@@ -17,7 +17,8 @@ let stopSdk: (() => Promise<void>) | undefined;
  * Starts OpenTelemetry for this process; call it before anything else is imported (a service's
  * main.ts does). The standard `OTEL_*` variables apply. Spans are exported over OTLP when
  * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`, or `OTEL_TRACES_EXPORTER`) is set;
- * otherwise they are made, for trace ids in logs and in propagated headers, and dropped.
+ * otherwise no span records anything, but every one still gets its ids, for logs and for the
+ * headers that carry the trace on (a sampler that records nothing costs a fraction of a span).
  * Idempotent: the SDK is process-wide, so a second call (another service in a test) keeps the first.
  */
 export function startTelemetry(service: string, env: Env = process.env): void {
@@ -29,7 +30,7 @@ export function startTelemetry(service: string, env: Env = process.env): void {
     // OTEL_SERVICE_NAME, when set, names the service instead.
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: service }),
     // Without spanProcessors the SDK builds its OTLP exporter from the OTEL_* variables.
-    ...(exporting ? {} : { spanProcessors: [noExport] }),
+    ...(exporting ? {} : { spanProcessors: [noExport], sampler: new tracing.AlwaysOffSampler() }),
     // Metrics are Prometheus' (/metrics, prom-client) and logs are pino's: the SDK exports traces only.
     metricReaders: [],
     logRecordProcessors: [],
