@@ -47,6 +47,8 @@ describe('observability: one trace per order, metrics on every service, logs tha
     await receiver?.close();
   });
 
+  const placeOrder = () =>
+    call(customer, 'POST', '/orders', { customer_id: 'CUST-OBS', product_id: 'PROD001', quantity: 1, amount: 5 });
   const scrape = async (service: ServiceName): Promise<string> => {
     const res = await fetch(`${system.httpUrl(service)}/metrics`, { headers: service === 'gateway' ? adminHeaders : {} });
     expect(res.status, `${service} /metrics`).toBe(200);
@@ -60,12 +62,7 @@ describe('observability: one trace per order, metrics on every service, logs tha
     >;
 
   it('gives an order placed through the gateway ONE trace, with spans from all six services and every parent in it', async () => {
-    const placed = await call(customer, 'POST', '/orders', {
-      customer_id: 'CUST-OBS',
-      product_id: 'PROD001',
-      quantity: 1,
-      amount: 5,
-    });
+    const placed = await placeOrder();
     expect(placed.status).toBe(201);
     const traceId = placed.headers.get('traceparent')?.split('-')[1];
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -112,12 +109,7 @@ describe('observability: one trace per order, metrics on every service, logs tha
     const n = 3;
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const res = await call(customer, 'POST', '/orders', {
-        customer_id: 'CUST-OBS',
-        product_id: 'PROD001',
-        quantity: 1,
-        amount: 5,
-      });
+      const res = await placeOrder();
       expect(res.status).toBe(201);
       ids.push(res.body.id);
     }
@@ -183,12 +175,7 @@ describe('observability: one trace per order, metrics on every service, logs tha
   });
 
   it("tags every log line that concerns an order with the order's trace and span ids", async () => {
-    const placed = await call(customer, 'POST', '/orders', {
-      customer_id: 'CUST-OBS',
-      product_id: 'PROD001',
-      quantity: 1,
-      amount: 5,
-    });
+    const placed = await placeOrder();
     const orderId = placed.body.id as string;
     const traceId = placed.headers.get('traceparent')?.split('-')[1];
     await settled(customer, orderId);
