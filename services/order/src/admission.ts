@@ -72,14 +72,13 @@ export function createAdmission(db: Db, metrics: ServiceMetrics, options: Admiss
   const sql = `SELECT COUNT(*) AS n FROM orders WHERE status IN (${UNSETTLED.map((_, i) => `$${i + 1}`).join(', ')})`;
 
   const learn = (at: number, unsettled: number, placed: number) => {
-    // Only a short interval says something, and only a busy one (a backlog to work on) measures
-    // capacity rather than demand; a quiet one may raise the estimate, never lower it.
-    if (previous && at - previous.at <= 2000) {
+    // Only a short interval that began with a backlog to work on measures capacity; an idle one
+    // measures demand, and would close the door on the next burst. It is left out.
+    if (previous && at - previous.at <= 2000 && previous.unsettled >= minBacklog) {
       const settled = Math.max(0, previous.unsettled + (placed - previous.placedTotal) - unsettled);
       const rate = settled / (Math.max(1, at - previous.at) / 1000);
-      const busy = previous.unsettled >= minBacklog / 2;
-      if (settleRate === undefined) settleRate = rate;
-      else if (busy || rate > settleRate) settleRate = 0.7 * settleRate + 0.3 * rate;
+      // Smoothed over several counts, so that one slow interval (a pause) does not shut the door.
+      settleRate = settleRate === undefined ? rate : 0.8 * settleRate + 0.2 * rate;
     }
     previous = { at, unsettled, placedTotal: placed };
   };

@@ -19,7 +19,7 @@ export const orderService = defineService({
       catalog: createInventoryCatalog(inventory),
       idempotencyKeyTtlMs: envInt('IDEMPOTENCY_KEY_TTL_HOURS', 24, { min: 1 }) * 3600_000,
       backlogLimit: envInt('ORDER_BACKLOG_LIMIT', 2000, { min: 0 }),
-      backlogTargetMs: envInt('ORDER_BACKLOG_TARGET_MS', 500, { min: 0 }),
+      backlogTargetMs: envInt('ORDER_BACKLOG_TARGET_MS', 700, { min: 0 }),
     });
   },
   consumes: {
