@@ -24,7 +24,11 @@ export interface AdmissionOptions {
    * the measured settle rate times this, within [minBacklog, maxBacklog]. 0 keeps maxBacklog.
    */
   targetMs: number;
-  /** The bound never goes below this, so a quiet system takes a burst. */
+  /**
+   * The bound never goes below this (500). A refused client waits a whole Retry-After second, so a
+   * bound below what the system needs in flight at its own latency would starve it of work; on
+   * PostgreSQL an order takes most of a second to settle even unloaded.
+   */
   minBacklog?: number;
   /** How old a count may be before a request starts a new one. */
   staleMs?: number;
@@ -43,7 +47,7 @@ const UNSETTLED = [OrderStatus.Pending, OrderStatus.Confirmed, OrderStatus.Payme
  * Orders placed by other instances look like slower settling here, which errs on the safe side.
  */
 export function createAdmission(db: Db, metrics: ServiceMetrics, options: AdmissionOptions): Admission {
-  const { maxBacklog, targetMs, minBacklog = 50, staleMs = 100 } = options;
+  const { maxBacklog, targetMs, minBacklog = 500, staleMs = 100 } = options;
   // The backlog is what the database counted, plus orders committed since that count began, plus
   // those admitted and not committed yet. A count may see some of the latter two: it errs high.
   let counted = 0;
