@@ -30,12 +30,19 @@ export class AppError extends Error {
   readonly errors: FieldError[];
   /** A finer problem type than the code gives (e.g. `reservation-released`); defaults to the code. */
   readonly type: string | undefined;
+  /** An answer the service means to give (a refusal at capacity), not a failure worth a warning in the log. */
+  readonly expected: boolean;
 
-  constructor(code: ErrorCode, message: string, options: { errors?: FieldError[]; cause?: unknown; type?: string } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { errors?: FieldError[]; cause?: unknown; type?: string; expected?: boolean } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.errors = options.errors ?? [];
     this.type = options.type;
+    this.expected = options.expected ?? false;
   }
 
   /** A 4xx for one bad field. */

@@ -128,3 +128,8 @@ export function withOrder<T>(orderId: string, fn: () => T): T {
 export function currentOrderId(): string | undefined {
   return context.active().getValue(ORDER_ID) as string | undefined;
 }
+
+/** `fn`, to be run later (after a commit, say) in the context current now: its span, its order. */
+export function inCurrentContext<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
+  return context.bind(context.active(), fn);
+}

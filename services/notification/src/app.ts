@@ -24,7 +24,12 @@ export async function createNotificationApp(
   { sender, delivery }: NotificationAdapters,
 ): Promise<NotificationApp> {
   const deliveries = new DeliveryRunner({ db, sender, logger, ...delivery });
-  const notifications = createNotifications({ db, logger, wakeSender: deliveries.notify });
+  const notifications = createNotifications({
+    db,
+    logger,
+    wakeSender: deliveries.notify,
+    ...(sender.repeatable && { sendAtOnce: sender }),
+  });
   const http = await createHttpServer({ service: 'notification', logger, checks, metrics });
   notificationRoutes(http, notifications);
   return {

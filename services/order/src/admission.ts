@@ -117,7 +117,7 @@ export function createAdmission(db: Db, metrics: ServiceMetrics, options: Admiss
         throw new AppError(
           ErrorCode.Unavailable,
           `at capacity: ${backlog()} orders are waiting to settle (limit ${limit()}); try again shortly`,
-          { type: 'at-capacity' },
+          { type: 'at-capacity', expected: true },
         );
       }
       inFlight++;

@@ -198,7 +198,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       );
     }
     if (error instanceof AppError) {
-      if (httpStatusOf[error.code] >= 500) request.log.warn({ err: error }, 'request failed');
+      if (httpStatusOf[error.code] >= 500 && !error.expected) request.log.warn({ err: error }, 'request failed');
       // A dependency is away: tell the client when to come back rather than leave it guessing.
       if (error.code === ErrorCode.Unavailable) reply.header('retry-after', String(RETRY_AFTER_S));
       return sendProblem(reply, problemOf(error, request.url));
