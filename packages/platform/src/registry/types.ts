@@ -94,8 +94,9 @@ export function keepRegistered(
       }
       failures = 0;
     } catch (error) {
-      // Logged at the first failure of a run and then now and again, not every two seconds.
-      if (failures++ % 30 === 0) logger.warn({ err: error, failures }, 'discovery registration failed; will retry');
+      // Logged at the second failure of a run (the first round often races the connection being
+      // made at start-up) and then now and again, not every two seconds.
+      if (failures++ % 30 === 1) logger.warn({ err: error, failures }, 'discovery registration failed; will retry');
     }
   };
   let running: Promise<void> = Promise.resolve();
