@@ -407,7 +407,7 @@ function observeInfrastructure(
 ): void {
   const { db, outbox, messaging, durables } = parts;
   if (outbox) {
-    const backlog = () => outbox.backlog();
+    const backlog = oncePerScrape(() => outbox.backlog());
     metrics.gaugeOf('outbox_backlog', 'Outbox rows not yet acknowledged by JetStream', [], async () => [
       [{}, (await backlog()).rows],
     ]);
@@ -416,8 +416,9 @@ function observeInfrastructure(
     ]);
   }
   if (messaging && durables.length > 0) {
-    const infos = () =>
-      Promise.all(durables.map(async (d) => ({ ...d, info: await messaging.jsm.consumers.info(d.stream, d.durable) })));
+    const infos = oncePerScrape(() =>
+      Promise.all(durables.map(async (d) => ({ ...d, info: await messaging.jsm.consumers.info(d.stream, d.durable) }))),
+    );
     metrics.gaugeOf('consumer_pending', 'Events in the stream not yet delivered to the consumer', ['consumer'], async () =>
       (await infos()).map(({ durable, info }) => [{ consumer: durable }, info.num_pending]),
     );
@@ -450,6 +451,19 @@ function observeInfrastructure(
       },
     );
   }
+}
+
+/**
+ * `read`, shared by the gauges of one scrape: two gauges drawn from the same query (the outbox's
+ * count and its oldest row, a consumer's pending and ack-pending) make one round trip, not two.
+ */
+function oncePerScrape<T>(read: () => Promise<T>, forMs = 500): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > forMs) last = { at: now, value: read() };
+    return last.value;
+  };
 }
 
 /**
