@@ -55,4 +55,43 @@ describe.each(['sqlite', 'postgres'] as const)('transactions on %s', (dialect) =
     const rows = await db.query<{ v: string }>('SELECT v FROM t WHERE id > 10000 ORDER BY id');
     expect(rows.map((r) => r.v)).toEqual(['a', 'b', 'c']);
   });
+  it('keeps a read-modify-write under FOR UPDATE serial across concurrent transactions', async () => {
+    await db.transaction((tx) => tx.execute('INSERT INTO t (id, v) VALUES ($1, $2)', [20_000, '0']));
+    await Promise.all(
+      Array.from({ length: 60 }, () =>
+        db.transaction(async (tx) => {
+          const [row] = await tx.query<{ v: string }>(
+            `SELECT v FROM t WHERE id = $1${dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
+            [20_000],
+          );
+          await tx.execute('UPDATE t SET v = $2 WHERE id = $1', [20_000, String(Number(row!.v) + 1)]);
+        }),
+      ),
+    );
+    const [row] = await db.query<{ v: string }>('SELECT v FROM t WHERE id = $1', [20_000]);
+    expect(row!.v).toBe('60');
+  });
+
+  it("fails a transaction whose unwaited write fails, with that write's error, and keeps the others", async () => {
+    await db.transaction((tx) => tx.execute('INSERT INTO t (id, v) VALUES ($1, $2)', [30_001, 'a']));
+    const results = await Promise.allSettled([
+      db.transaction(async (tx) => {
+        await tx.write('INSERT INTO t (id, v) VALUES ($1, $2)', [30_002, 'b']);
+      }),
+      db.transaction(async (tx) => {
+        await tx.write('INSERT INTO t (id, v) VALUES ($1, $2)', [30_003, 'lost with its transaction']);
+        await tx.write('INSERT INTO t (id, v) VALUES ($1, $2)', [30_001, 'duplicate']);
+      }),
+      db.transaction(async (tx) => {
+        await tx.write('INSERT INTO t (id, v) VALUES ($1, $2)', [30_004, 'c']);
+        return tx.query<{ n: number }>('SELECT COUNT(*) AS n FROM t WHERE id = $1', [30_004]);
+      }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/unique|duplicate/i);
+    // A write is visible to the statements after it in its own transaction.
+    expect(Number((results[2] as PromiseFulfilledResult<{ n: number }[]>).value[0]!.n)).toBe(1);
+    const rows = await db.query<{ v: string }>('SELECT v FROM t WHERE id > 30000 ORDER BY id');
+    expect(rows.map((r) => r.v)).toEqual(['a', 'b', 'c']);
+  });
 });

@@ -3,7 +3,7 @@ import { PostgresDb } from './postgres.js';
 import { SqliteDb } from './sqlite.js';
 import type { Db } from './types.js';
 
-export type { Db, Dialect, Migration, Queryable, Row } from './types.js';
+export type { Db, Dialect, Migration, Queryable, Row, TransactionOptions } from './types.js';
 export { ensurePostgresDatabase } from './postgres.js';
 
 /**

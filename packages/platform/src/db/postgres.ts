@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { DatabaseOptions } from '../config.js';
 import { AppError, InfrastructureError } from '../errors.js';
-import type { Db, Migration, Queryable, Row } from './types.js';
+import type { Db, Migration, Queryable, Row, TransactionOptions } from './types.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value stored here stays below 2^53.
 const types = {
@@ -69,17 +69,189 @@ class StatementNames {
   }
 }
 
-function queryable(client: pg.Pool | pg.PoolClient, names: StatementNames, hooks?: (() => void)[]): Queryable {
-  const run = (sql: string, params: readonly unknown[]) =>
+type Run = (sql: string, params: readonly unknown[]) => Promise<pg.QueryResult>;
+
+function runner(client: pg.Pool | pg.PoolClient, names: StatementNames): Run {
+  return (sql, params) =>
     client.query({ name: names.of(sql, params), text: sql, values: params as unknown[] }).catch((error: unknown) => {
       throw pgFailure(error);
     });
+}
+
+/** Statements outside a transaction: each one waits for its answer. */
+function direct(run: Run): Queryable {
   return {
     dialect: 'postgres',
-    afterCommit: (fn) => (hooks ? void hooks.push(fn) : fn()),
+    afterCommit: (fn) => fn(),
     query: async <T extends object = Row>(sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rows as T[],
     execute: async (sql, params = []) => (await run(sql, params)).rowCount ?? 0,
+    write: async (sql, params = []) => void (await run(sql, params)),
   };
+}
+
+/**
+ * One transaction on a pipelined connection. Statements go out as they are asked for; BEGIN and
+ * every write() are not waited for, so they share the trip of the statement that follows them
+ * (the COMMIT at the latest). On this machine a round trip to the server, not the statement,
+ * is what costs: each one wakes two processes.
+ */
+class PipelinedTransaction {
+  readonly hooks: (() => void)[] = [];
+  private readonly sent: Promise<unknown>[] = [];
+  /** The first statement that failed without anyone waiting for it: it aborted the transaction. */
+  private failure: { error: unknown } | undefined;
+  readonly tx: Queryable;
+
+  constructor(private readonly run: Run) {
+    const ask = async (sql: string, params: readonly unknown[]) => {
+      try {
+        return await run(sql, params);
+      } catch (error) {
+        // After an unwaited statement failed, the server answers "transaction is aborted": name the cause.
+        throw this.failure ? this.failure.error : error;
+      }
+    };
+    this.tx = {
+      dialect: 'postgres',
+      afterCommit: (fn) => void this.hooks.push(fn),
+      query: async <T extends object = Row>(sql: string, params: readonly unknown[] = []) => (await ask(sql, params)).rows as T[],
+      execute: async (sql, params = []) => (await ask(sql, params)).rowCount ?? 0,
+      write: (sql, params = []) => {
+        this.send(sql, params);
+        return Promise.resolve();
+      },
+    };
+  }
+
+  send(sql: string, params: readonly unknown[] = []): void {
+    this.sent.push(
+      this.run(sql, params).catch((error: unknown) => {
+        this.failure ??= { error };
+      }),
+    );
+  }
+
+  /**
+   * COMMIT, and throw if any unwaited statement failed: the server then ended the transaction
+   * with a rollback (PostgreSQL answers a COMMIT of an aborted transaction with ROLLBACK).
+   */
+  async commit(): Promise<void> {
+    const committed = this.run('COMMIT', []);
+    await Promise.all(this.sent);
+    await committed;
+    if (this.failure) throw this.failure.error;
+  }
+}
+
+interface Member {
+  fn: (tx: Queryable) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  /** Groups this member was in that rolled back because of another member. */
+  regrouped: number;
+}
+
+/** Most transactions that share one COMMIT. */
+const MAX_GROUP = 128;
+/** A member sent back this often by others' failures runs alone instead. */
+const MAX_REGROUPS = 2;
+
+/** Thrown to a member whose locking read names a row another member of its group has locked. */
+class GroupConflict extends Error {}
+
+const FAILED_TRANSACTION = '25P02'; // in_failed_sql_transaction: a victim of another statement's failure
+
+/**
+ * Group commit on PostgreSQL: the transactions asked for in one turn of the event loop run at
+ * once in ONE transaction on one pipelined connection, so their statements share round trips
+ * and one COMMIT. A member sees the others' writes as if it ran after them (statements run in
+ * the order they were sent), and all commit together or not at all.
+ *
+ * What makes it safe:
+ * - A locking read (`FOR UPDATE`) is the sign of a read-modify-write. Two members locking the same
+ *   row (the same statement with the same parameters) would not block each other inside one
+ *   transaction, so the second is sent back instead and runs in a later group.
+ * - Any failure rolls the whole group back. The member that failed runs again alone, in its own
+ *   transaction, and gets its own outcome there; the others (whose statements failed only because
+ *   the transaction was aborted) form a new group. Callers hear back once, after their commit.
+ */
+class SharedTransaction {
+  private readonly sent: Promise<unknown>[] = [];
+  private readonly locks = new Map<string, Member>();
+  /** A member whose statement failed without anyone waiting for it, and the error. */
+  private failure: { member: Member; error: unknown } | undefined;
+  private corked = false;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly run: Run,
+  ) {
+    this.send('BEGIN');
+  }
+
+  /** Sends statements of this turn in one write: the members ask for theirs in the same microtask run. */
+  private cork(): void {
+    const stream = (
+      this.client as unknown as { connection?: { stream?: NodeJS.WritableStream & { cork?: () => void; uncork?: () => void } } }
+    ).connection?.stream;
+    if (this.corked || !stream?.cork || !stream.uncork) return;
+    this.corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      stream.uncork!();
+    });
+  }
+
+  private send(sql: string, params: readonly unknown[] = [], member?: Member): void {
+    this.cork();
+    this.sent.push(
+      this.run(sql, params).catch((error: unknown) => {
+        if (member) this.failure ??= { member, error };
+      }),
+    );
+  }
+
+  view(member: Member, hooks: (() => void)[]): Queryable {
+    const ask = async (sql: string, params: readonly unknown[]) => {
+      if (/\bFOR UPDATE\b/i.test(sql) && !/\bSKIP LOCKED\b/i.test(sql)) {
+        const key = `${sql}\u0000${JSON.stringify(params)}`;
+        const holder = this.locks.get(key);
+        if (holder && holder !== member) throw new GroupConflict(`row locked by another member of the group`);
+        this.locks.set(key, member);
+      }
+      this.cork();
+      return this.run(sql, params);
+    };
+    return {
+      dialect: 'postgres',
+      afterCommit: (fn) => void hooks.push(fn),
+      query: async <T extends object = Row>(sql: string, params: readonly unknown[] = []) => (await ask(sql, params)).rows as T[],
+      execute: async (sql, params = []) => (await ask(sql, params)).rowCount ?? 0,
+      write: (sql, params = []) => {
+        this.send(sql, params, member);
+        return Promise.resolve();
+      },
+    };
+  }
+
+  /** The member whose unwaited write failed, if one did. */
+  failedWrite(): { member: Member; error: unknown } | undefined {
+    return this.failure;
+  }
+
+  /** Waits for every unwaited statement, then COMMIT; true when it committed. */
+  async commit(): Promise<boolean> {
+    const committed = this.run('COMMIT', []);
+    await Promise.all(this.sent);
+    const result = await committed;
+    // PostgreSQL answers the COMMIT of an aborted transaction with ROLLBACK, not an error.
+    return this.failure === undefined && result.command === 'COMMIT';
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all(this.sent);
+  }
 }
 
 /** PostgreSQL through a pool of kept-alive connections. */
@@ -108,11 +280,13 @@ export class PostgresDb implements Db {
       idle_in_transaction_session_timeout: options.statementTimeoutMs * 3,
       // Notice a peer that vanished without closing (a host gone) on pooled, idle connections.
       keepAlive: true,
+      // Statements of a transaction go out without waiting for the ones before (see PipelinedTransaction).
+      pipeline: true,
       keepAliveInitialDelayMillis: 10_000,
     });
     // An idle client that loses its connection emits here; without a listener the process dies.
     this.pool.on('error', () => undefined);
-    this.direct = queryable(this.pool, this.names);
+    this.direct = direct(runner(this.pool, this.names));
   }
 
   query<T extends object = Row>(sql: string, params?: readonly unknown[]): Promise<T[]> {
@@ -123,6 +297,10 @@ export class PostgresDb implements Db {
     return this.direct.execute(sql, params);
   }
 
+  write(sql: string, params?: readonly unknown[]): Promise<void> {
+    return this.direct.write(sql, params);
+  }
+
   afterCommit(fn: () => void): void {
     fn();
   }
@@ -131,7 +309,105 @@ export class PostgresDb implements Db {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in a transaction, grouped with the others of this turn (see SharedTransaction)
+   * unless `alone` is asked for: a transaction that does I/O while it holds its rows (the outbox
+   * relay publishes while its rows stay locked) must not hold up a group.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    if (options.alone) return this.alone(fn);
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ fn, resolve: resolve as (value: unknown) => void, reject, regrouped: 0 });
+      this.schedule();
+    });
+  }
+
+  private readonly waiting: Member[] = [];
+  private flushScheduled = false;
+  private grouping = false;
+
+  private schedule(): void {
+    if (this.flushScheduled || this.grouping) return;
+    this.flushScheduled = true;
+    // Every transaction asked for by the callbacks of this turn joins the same group.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.nextGroup();
+    });
+  }
+
+  private async nextGroup(): Promise<void> {
+    if (this.grouping || this.waiting.length === 0) return;
+    this.grouping = true;
+    const batch = this.waiting.splice(0, MAX_GROUP);
+    try {
+      await this.runGroup(batch);
+    } finally {
+      this.grouping = false;
+      if (this.waiting.length > 0) this.schedule();
+    }
+  }
+
+  /** One member alone runs as a plain transaction; a group shares one (see SharedTransaction). */
+  private async runGroup(batch: Member[]): Promise<void> {
+    if (batch.length === 1) {
+      const [only] = batch as [Member];
+      return this.alone(only.fn).then(only.resolve, only.reject);
+    }
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      for (const m of batch) m.reject(pgFailure(error));
+      return;
+    }
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    let broken: Error | undefined;
+    const shared = new SharedTransaction(client, runner(client, this.names));
+    const hooks = batch.map(() => [] as (() => void)[]);
+    const outcomes = await Promise.allSettled(batch.map(async (m, i) => m.fn(shared.view(m, hooks[i]!))));
+    let committed = false;
+    try {
+      if (outcomes.every((o) => o.status === 'fulfilled')) committed = await shared.commit();
+      else await shared.settled();
+      if (!committed) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+    } catch {
+      // The COMMIT itself failed (the connection broke): every member finds out on its own below.
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+    } finally {
+      client.removeListener('error', ignore);
+      client.release(broken);
+    }
+    if (committed) {
+      batch.forEach((m, i) => {
+        m.resolve((outcomes[i] as PromiseFulfilledResult<unknown>).value);
+        for (const hook of hooks[i]!) hook();
+      });
+      return;
+    }
+    // Who failed on their own runs alone; who failed only because of them goes round again.
+    const culprit = shared.failedWrite()?.member;
+    const again: Member[] = [];
+    batch.forEach((m, i) => {
+      const o = outcomes[i]!;
+      const victim =
+        m !== culprit &&
+        (o.status === 'fulfilled' ||
+          o.reason instanceof GroupConflict ||
+          (o.reason as { code?: string } | undefined)?.code === FAILED_TRANSACTION);
+      if (victim && m.regrouped < MAX_REGROUPS) {
+        m.regrouped++;
+        again.push(m);
+      } else {
+        this.alone(m.fn).then(m.resolve, m.reject);
+      }
+    });
+    this.waiting.unshift(...again);
+  }
+
+  /** A transaction of its own on a pooled connection, retried on a serialization failure or deadlock. */
+  private async alone<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect().catch((error: unknown) => {
         throw pgFailure(error);
@@ -140,13 +416,13 @@ export class PostgresDb implements Db {
       // between two statements of ours would otherwise crash the process. The next statement fails instead.
       const ignore = () => undefined;
       client.on('error', ignore);
-      const hooks: (() => void)[] = [];
+      const pipelined = new PipelinedTransaction(runner(client, this.names));
       let broken: Error | undefined;
       let result: T;
       try {
-        await client.query('BEGIN');
-        result = await fn(queryable(client, this.names, hooks));
-        await client.query('COMMIT');
+        pipelined.send('BEGIN');
+        result = await fn(pipelined.tx);
+        await pipelined.commit();
       } catch (error) {
         // A connection that cannot even roll back is dropped from the pool, not reused.
         await client.query('ROLLBACK').catch((e: Error) => (broken = e));
@@ -156,7 +432,7 @@ export class PostgresDb implements Db {
         client.removeListener('error', ignore);
         client.release(broken);
       }
-      for (const hook of hooks) hook();
+      for (const hook of pipelined.hooks) hook();
       return result;
     }
   }
@@ -165,7 +441,7 @@ export class PostgresDb implements Db {
     await ensurePostgresDatabase(this.url, this.connectTimeoutMs).catch((error: unknown) => {
       throw pgFailure(error);
     });
-    await this.transaction(async (tx) => {
+    await this.alone(async (tx) => {
       // Serialises sibling instances that start together.
       await tx.query('SELECT pg_advisory_xact_lock(7150001)');
       await tx.execute('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');

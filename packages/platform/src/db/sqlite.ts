@@ -135,6 +135,7 @@ export class SqliteDb implements Db {
     query: <T extends object = Row>(sql: string, params: readonly unknown[] = []) =>
       Promise.resolve(this.runQuery<T>(sql, params)),
     execute: (sql, params = []) => Promise.resolve(this.runExecute(sql, params)),
+    write: async (sql, params = []) => void this.runExecute(sql, params),
     afterCommit: (fn) => void this.txHooks.push(fn),
   };
 
@@ -148,6 +149,10 @@ export class SqliteDb implements Db {
 
   execute(sql: string, params: readonly unknown[] = []): Promise<number> {
     return this.exclusive(() => this.runExecute(sql, params));
+  }
+
+  async write(sql: string, params: readonly unknown[] = []): Promise<void> {
+    await this.execute(sql, params);
   }
 
   /**

@@ -158,12 +158,20 @@ export class EventConsumer<S extends Subject> {
 
   private async apply(items: Decoded<S>[]): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
+      // One statement records the whole batch in the inbox and says which events are new.
+      const now = Date.now();
+      const rows = items.map((_, i) => `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3})`).join(', ');
+      const fresh = new Set(
+        (
+          await tx.query<{ event_id: string }>(
+            `INSERT INTO inbox (event_id, consumer, received_at) VALUES ${rows} ON CONFLICT DO NOTHING RETURNING event_id`,
+            items.flatMap(({ event }) => [event.event_id, this.spec.durable, now]),
+          )
+        ).map((r) => r.event_id),
+      );
       for (const { msg, event } of items) {
-        const fresh = await tx.execute(
-          'INSERT INTO inbox (event_id, consumer, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-          [event.event_id, this.spec.durable, Date.now()],
-        );
-        if (fresh === 0) continue; // applied before: a redelivery or a re-publish
+        // Applied before (a redelivery or a re-publish), or twice in this batch: the first one counts.
+        if (!fresh.delete(event.event_id)) continue;
         // The span of the outbox's publish is the parent, so the event's handling joins the order's trace.
         await withOrder(event.order_id, () =>
           inSpan(

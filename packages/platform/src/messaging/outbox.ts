@@ -61,7 +61,7 @@ export class Outbox {
     payload: EventOf<S>,
     key: string = payload.order_id,
   ): Promise<void> {
-    await tx.execute(
+    await tx.write(
       'INSERT INTO outbox (event_id, subject, partition_key, payload, headers, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
       [payload.event_id, subject, key, JSON.stringify(payload), JSON.stringify(traceHeaders()), Date.now()],
     );
@@ -153,15 +153,19 @@ export class Outbox {
     if (this.db.dialect === 'postgres') {
       // Rows stay locked while they are published, so sibling instances skip them; a row
       // waits while an older row of its key is still unsent, which keeps per-order order.
-      return this.db.transaction(async (tx) => {
-        const rows = await tx.query<OutboxRow>(
-          `SELECT id, event_id, subject, payload, headers FROM outbox o
+      return this.db.transaction(
+        async (tx) => {
+          const rows = await tx.query<OutboxRow>(
+            `SELECT id, event_id, subject, payload, headers FROM outbox o
            WHERE NOT EXISTS (SELECT 1 FROM outbox p WHERE p.partition_key = o.partition_key AND p.id < o.id)
            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-          [this.batchSize],
-        );
-        return this.publishAndDelete(tx, rows);
-      });
+            [this.batchSize],
+          );
+          return this.publishAndDelete(tx, rows);
+          // It publishes while its rows stay locked: a group of other transactions must not wait for that.
+        },
+        { alone: true },
+      );
     }
     // SQLite has one writer process: read, publish outside any transaction (so the service
     // keeps writing meanwhile), then delete what JetStream acknowledged.

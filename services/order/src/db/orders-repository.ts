@@ -41,7 +41,7 @@ function toOrder(r: OrderRow): Order {
 /** SQL for orders and idempotency keys; every function takes the transaction it runs in. */
 export const ordersRepository = {
   async insert(q: Queryable, o: Order): Promise<void> {
-    await q.execute(`INSERT INTO orders (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+    await q.write(`INSERT INTO orders (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
       o.id,
       o.customerId,
       o.productId,
@@ -90,7 +90,7 @@ export const ordersRepository = {
   },
 
   async updateStatus(q: Queryable, id: string, status: OrderStatus, reason: string | null, at: string): Promise<void> {
-    await q.execute('UPDATE orders SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1', [id, status, reason, at]);
+    await q.write('UPDATE orders SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1', [id, status, reason, at]);
   },
 
   /** Claims a customer's idempotency key; false when that customer used the key before (then see findKey). */
