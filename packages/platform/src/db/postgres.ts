@@ -324,28 +324,21 @@ export class PostgresDb implements Db {
 
   private readonly waiting: Member[] = [];
   private flushScheduled = false;
-  private grouping = false;
 
   private schedule(): void {
-    if (this.flushScheduled || this.grouping) return;
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // Every transaction asked for by the callbacks of this turn joins the same group.
+    // Every transaction asked for by the callbacks of this turn joins the same group. Groups do
+    // not wait for each other: each has its own connection, and one held open (a slow member)
+    // holds up only its own members.
     setImmediate(() => {
       this.flushScheduled = false;
-      void this.nextGroup();
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, MAX_GROUP);
+        // Nobody is left waiting, whatever breaks (a member's promise settles once; later calls are no-ops).
+        this.runGroup(batch).catch((error: unknown) => batch.forEach((m) => m.reject(pgFailure(error))));
+      }
     });
-  }
-
-  private async nextGroup(): Promise<void> {
-    if (this.grouping || this.waiting.length === 0) return;
-    this.grouping = true;
-    const batch = this.waiting.splice(0, MAX_GROUP);
-    try {
-      await this.runGroup(batch);
-    } finally {
-      this.grouping = false;
-      if (this.waiting.length > 0) this.schedule();
-    }
   }
 
   /** One member alone runs as a plain transaction; a group shares one (see SharedTransaction). */
@@ -403,7 +396,10 @@ export class PostgresDb implements Db {
         this.alone(m.fn).then(m.resolve, m.reject);
       }
     });
-    this.waiting.unshift(...again);
+    if (again.length > 0) {
+      this.waiting.unshift(...again);
+      this.schedule();
+    }
   }
 
   /** A transaction of its own on a pooled connection, retried on a serialization failure or deadlock. */
