@@ -121,7 +121,7 @@ describe.each(['postgres', 'sqlite'] as const)('saga ownership: leases, takeover
   });
 });
 
-describe('a runner that stops cleanly (PostgreSQL)', () => {
+describe('runners sharing one database (PostgreSQL)', () => {
   let nats: NatsServer;
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let db: Db;
@@ -141,10 +141,10 @@ describe('a runner that stops cleanly (PostgreSQL)', () => {
     await nats?.stop({ removeStore: true });
   });
 
-  function runner(stock: StockPort, payments: PaymentPort): SagaRunner {
+  function runner(stock: StockPort, payments: PaymentPort, through: Db = db): SagaRunner {
     const policy = { stepTimeoutMs: 60_000, compensationTimeoutMs: 60_000, backoff: { baseMs: 60_000, maxMs: 60_000 } };
     return new SagaRunner({
-      db,
+      db: through,
       outbox: new Outbox(db, messaging.js, logger),
       stock,
       payments,
@@ -184,19 +184,7 @@ describe('a runner that stops cleanly (PostgreSQL)', () => {
     const first = runner(stock, payments);
     expect(await first.start()).toBe(0);
     const orderId = randomUUID();
-    await db.transaction((tx) =>
-      createSagas(db, first).onOrderCreated(tx, {
-        event_id: randomUUID(),
-        event_type: EventType.OrderCreated,
-        order_id: orderId,
-        customer_id: 'c',
-        product_id: 'p',
-        quantity: 1,
-        amount: 1,
-        amount_minor: 100,
-        occurred_at: new Date().toISOString(),
-      }),
-    );
+    await db.transaction((tx) => createSagas(db, first).onOrderCreated(tx, orderCreated(orderId)));
     await begunYet;
     expect(await repo.find(db, orderId, { owner: first.instanceId })).toBeDefined();
     const second = runner(stock, payments);
@@ -232,4 +220,86 @@ describe('a runner that stops cleanly (PostgreSQL)', () => {
       await second.stop();
     }
   });
+  it('lets a saga go once another instance took it over while a step was in flight: the stale commit is fenced', async () => {
+    let reserved!: () => void;
+    const reserving = new Promise<void>((r) => (reserved = r));
+    let begun!: () => void;
+    const begunYet = new Promise<void>((r) => (begun = r));
+    const calls: string[] = [];
+    const ok = (what: string) => () => {
+      calls.push(what);
+      return Promise.resolve({ kind: 'ok' as const, paymentId: 'pay' });
+    };
+    const slowStock: StockPort = {
+      reserve: async () => {
+        calls.push('stale reserve');
+        begun();
+        await reserving;
+        return { kind: 'ok', detail: 'reserved' };
+      },
+      commit: ok('stale commit'),
+      release: ok('stale release'),
+      return: ok('stale return'),
+    };
+    // The stale instance's reads as owner, watched: one that finds nothing is the moment it lets go.
+    let letGo = false;
+    const watched: Db = Object.assign(Object.create(db) as Db, {
+      query: async <T extends object>(sql: string, params?: readonly unknown[]) => {
+        const rows = await db.query<T>(sql, params);
+        if (sql.includes('AND owner = ') && rows.length === 0) letGo = true;
+        return rows;
+      },
+    });
+    const stale = runner(slowStock, { charge: ok('stale charge'), refund: ok('stale refund') }, watched);
+    const heir = runner(
+      { reserve: ok('reserve'), commit: ok('commit'), release: ok('release'), return: ok('return') },
+      { charge: ok('charge'), refund: ok('refund') },
+    );
+    await stale.start();
+    const orderId = randomUUID();
+    await db.transaction((tx) => createSagas(db, stale).onOrderCreated(tx, orderCreated(orderId)));
+    await begunYet;
+    try {
+      // The stale instance stalls mid-reserve past its lease (as a paused process would); the heir sweeps.
+      await db.execute('UPDATE saga_instances SET lease_until = 0 WHERE id = $1', [stale.instanceId]);
+      expect(await heir.start()).toBeGreaterThanOrEqual(1);
+      const ended = await waitFor(
+        'the heir to finish the saga',
+        async () => {
+          const s = await repo.find(db, orderId);
+          return s?.state === SagaState.Completed && s;
+        },
+        { timeoutMs: 10_000 },
+      );
+      reserved(); // the stale reserve returns now; its commit must not land
+      await waitFor('the stale instance to let the saga go', () => letGo, { timeoutMs: 5000 });
+      expect(calls.filter((c) => c.startsWith('stale'))).toEqual(['stale reserve']);
+      expect(calls).toEqual(['stale reserve', 'reserve', 'charge', 'commit']);
+      const after = await repo.find(db, orderId);
+      expect(after?.steps).toEqual(ended.steps);
+      expect(after?.steps.filter((s) => s.result === 'ok').map((s) => s.action)).toEqual([
+        'reserve-stock',
+        'charge-payment',
+        'commit-stock',
+      ]);
+    } finally {
+      reserved();
+      await stale.stop();
+      await heir.stop();
+    }
+  });
 });
+
+function orderCreated(orderId: string) {
+  return {
+    event_id: randomUUID(),
+    event_type: EventType.OrderCreated,
+    order_id: orderId,
+    customer_id: 'c',
+    product_id: 'p',
+    quantity: 1,
+    amount: 1,
+    amount_minor: 100,
+    occurred_at: new Date().toISOString(),
+  };
+}
