@@ -115,7 +115,9 @@ export class SagaRunner {
     await repo.renewLease(this.deps.db, this.instanceId, this.deps.leaseMs);
     // The rows of instances that crashed long ago; a missing owner row counts as expired anyway.
     await repo.pruneLeases(this.deps.db, 3600_000);
-    const taken = await this.takeOver();
+    // An SQLite file serves one instance (as the outbox assumes), so the one before this is gone:
+    // its sagas are taken at once instead of after its lease.
+    const taken = await this.takeOver({ everyone: this.deps.db.dialect === 'sqlite' });
     this.scheduleLease();
     return taken;
   }
@@ -142,8 +144,8 @@ export class SagaRunner {
   }
 
   /** Claims the sagas of instances whose lease ran out and runs them. */
-  private async takeOver(): Promise<number> {
-    const claimed = await repo.claimOrphans(this.deps.db, this.instanceId);
+  private async takeOver(options?: { everyone: boolean }): Promise<number> {
+    const claimed = await repo.claimOrphans(this.deps.db, this.instanceId, options);
     for (const s of claimed) this.kick(s.order_id, undefined, Number(s.next_run_at));
     if (claimed.length > 0) this.measure.takeovers.inc(claimed.length);
     return claimed.length;

@@ -112,6 +112,19 @@ describe.each(['postgres', 'sqlite'] as const)('saga ownership: leases, takeover
     expect(await claim(other, [id])).toEqual([id]);
   });
 
+  it("takes even a live lease's unfinished sagas when told the others are gone (a sole SQLite instance at start)", async () => {
+    const crashed = await instance(60_000);
+    const id = `sole-${randomUUID()}`;
+    await repo.insert(db, startSaga(order(id), Date.now()), crashed);
+    const restarted = await instance(60_000);
+    expect(await claim(restarted, [id])).toEqual([]);
+    const claimed = await repo.claimOrphans(db, restarted, { everyone: true });
+    expect(claimed.map((c) => c.order_id)).toContain(id);
+    expect(await repo.find(db, id, { owner: restarted })).toBeDefined();
+    // Its own sagas it does not claim again.
+    expect((await repo.claimOrphans(db, restarted, { everyone: true })).map((c) => c.order_id)).not.toContain(id);
+  });
+
   it('forgets instances whose lease ran out long ago, and only those', async () => {
     const old = await instance(-7_200_000);
     const recent = await instance(-1000);

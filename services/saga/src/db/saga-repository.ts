@@ -236,17 +236,23 @@ export const sagaRepository = {
    * never written, or a saga from before owners) and returns them. The version bump fences the
    * old owner: its next version-checked commit of such a saga fails. On PostgreSQL, rows another
    * transaction holds are skipped (left for the next sweep) so that two sweeps never wait on
-   * each other or deadlock.
+   * each other or deadlock. `everyone` takes the sagas of live leases too: for a sole instance,
+   * whose predecessor is known to be gone.
    */
-  async claimOrphans(q: Queryable, id: string): Promise<{ order_id: string; next_run_at: number }[]> {
+  async claimOrphans(
+    q: Queryable,
+    id: string,
+    { everyone = false }: { everyone?: boolean } = {},
+  ): Promise<{ order_id: string; next_run_at: number }[]> {
     const skipLocked = q.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const unleased = everyone
+      ? ''
+      : ` AND NOT EXISTS (SELECT 1 FROM saga_instances i WHERE i.id = sagas.owner AND i.lease_until > ${dbNowMs(q.dialect)})`;
     return q.query(
       `UPDATE sagas SET owner = $1, version = version + 1
        WHERE order_id IN (
          SELECT order_id FROM sagas
-         WHERE state IN ('RUNNING', 'COMPENSATING')
-           AND (owner IS NULL OR (owner <> $1 AND NOT EXISTS (
-             SELECT 1 FROM saga_instances i WHERE i.id = sagas.owner AND i.lease_until > ${dbNowMs(q.dialect)})))${skipLocked})
+         WHERE state IN ('RUNNING', 'COMPENSATING') AND (owner IS NULL OR (owner <> $1${unleased}))${skipLocked})
        RETURNING order_id, next_run_at`,
       [id],
     );
