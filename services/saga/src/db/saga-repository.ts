@@ -44,7 +44,7 @@ const COLUMNS =
  */
 function dbNowMs(dialect: Dialect): string {
   return dialect === 'postgres'
-    ? '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint'
+    ? '(EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::bigint'
     : "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
 }
 
@@ -248,11 +248,13 @@ export const sagaRepository = {
     const unleased = everyone
       ? ''
       : ` AND NOT EXISTS (SELECT 1 FROM saga_instances i WHERE i.id = sagas.owner AND i.lease_until > ${dbNowMs(q.dialect)})`;
+    const orphans = `SELECT order_id FROM sagas
+       WHERE state IN ('RUNNING', 'COMPENSATING') AND (owner IS NULL OR (owner <> $1${unleased}))${skipLocked}`;
+    // On PostgreSQL the orphans' keys are gathered once (an init plan), then updated by primary
+    // key: a join would let the planner scan the whole table, finished sagas included, every sweep.
+    const which = q.dialect === 'postgres' ? `order_id = ANY(ARRAY(${orphans}))` : `order_id IN (${orphans})`;
     return q.query(
-      `UPDATE sagas SET owner = $1, version = version + 1
-       WHERE order_id IN (
-         SELECT order_id FROM sagas
-         WHERE state IN ('RUNNING', 'COMPENSATING') AND (owner IS NULL OR (owner <> $1${unleased}))${skipLocked})
+      `UPDATE sagas SET owner = $1, version = version + 1 WHERE ${which}
        RETURNING order_id, next_run_at`,
       [id],
     );
