@@ -112,12 +112,18 @@ export class SagaRunner {
    * stays stuck) and keeps the lease and that sweep going. Returns how many sagas it took.
    */
   async start(): Promise<number> {
-    await repo.renewLease(this.deps.db, this.instanceId, this.deps.leaseMs);
-    // The rows of instances that crashed long ago; a missing owner row counts as expired anyway.
-    await repo.pruneLeases(this.deps.db, 3600_000);
-    // An SQLite file serves one instance (as the outbox assumes), so the one before this is gone:
-    // its sagas are taken at once instead of after its lease.
-    const taken = await this.takeOver({ everyone: this.deps.db.dialect === 'sqlite' });
+    let taken = 0;
+    try {
+      await repo.renewLease(this.deps.db, this.instanceId, this.deps.leaseMs);
+      // The rows of instances that crashed long ago; a missing owner row counts as expired anyway.
+      await repo.pruneLeases(this.deps.db, 3600_000);
+      // An SQLite file serves one instance (as the outbox assumes), so the one before this is gone:
+      // its sagas are taken at once instead of after its lease.
+      taken = await this.takeOver({ everyone: this.deps.db.dialect === 'sqlite' });
+    } catch (error) {
+      // The database went away since the migrations: the sweeps that follow try again.
+      this.leaseFailed(error);
+    }
     this.scheduleLease();
     return taken;
   }
@@ -154,6 +160,7 @@ export class SagaRunner {
   /** Every third of the lease: renew it (one statement for all sagas), then sweep for orphans. */
   private scheduleLease(): void {
     if (this.stopped) return;
+    clearTimeout(this.leaseTimer);
     this.leaseTimer = setTimeout(() => {
       this.leaseRound = (async () => {
         try {
@@ -162,17 +169,20 @@ export class SagaRunner {
           const taken = await this.takeOver();
           if (taken > 0) this.deps.logger.info({ sagas: taken }, 'took over sagas whose owner lease ran out');
         } catch (error) {
-          // Once every ten seconds: a database outage fails every sweep.
-          const now = Date.now();
-          if (now - this.lastLeaseLog >= 10_000) {
-            this.lastLeaseLog = now;
-            this.deps.logger.warn({ err: error }, 'saga lease renewal or sweep failed; retrying');
-          }
+          this.leaseFailed(error);
         }
         this.scheduleLease();
       })();
     }, this.deps.leaseMs / 3);
     this.leaseTimer.unref();
+  }
+
+  /** Once every ten seconds: a database outage fails every sweep. */
+  private leaseFailed(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastLeaseLog < 10_000) return;
+    this.lastLeaseLog = now;
+    this.deps.logger.warn({ err: error }, 'saga lease renewal or sweep failed; retrying');
   }
 
   private enqueue(orderId: string): void {

@@ -154,7 +154,7 @@ describe('runners sharing one database (PostgreSQL)', () => {
     await nats?.stop({ removeStore: true });
   });
 
-  function runner(stock: StockPort, payments: PaymentPort, through: Db = db): SagaRunner {
+  function runner(stock: StockPort, payments: PaymentPort, through: Db = db, leaseMs = 60_000): SagaRunner {
     const policy = { stepTimeoutMs: 60_000, compensationTimeoutMs: 60_000, backoff: { baseMs: 60_000, maxMs: 60_000 } };
     return new SagaRunner({
       db: through,
@@ -165,8 +165,8 @@ describe('runners sharing one database (PostgreSQL)', () => {
       logger,
       concurrency: 4,
       metrics: createServiceMetrics('saga'),
-      // Long: nothing here may be taken over by expiry, only by the release.
-      leaseMs: 60_000,
+      // Long by default: nothing here may be taken over by expiry unless a test says so.
+      leaseMs,
     });
   }
 
@@ -300,6 +300,31 @@ describe('runners sharing one database (PostgreSQL)', () => {
       await stale.stop();
       await heir.stop();
     }
+  });
+  it('starts even when the database fails its first lease statement, and takes the lease at the next sweep', async () => {
+    let failures = 1;
+    const flaky: Db = Object.assign(Object.create(db) as Db, {
+      execute: (sql: string, params?: readonly unknown[]) =>
+        failures-- > 0 ? Promise.reject(new Error('connection terminated')) : db.execute(sql, params),
+    });
+    const never = () => new Promise<never>(() => undefined);
+    const r = runner(
+      { reserve: never, commit: never, release: never, return: never },
+      { charge: never, refund: never },
+      flaky,
+      300,
+    );
+    try {
+      expect(await r.start()).toBe(0);
+      await waitFor(
+        'the lease taken by a sweep',
+        async () => (await db.query('SELECT id FROM saga_instances WHERE id = $1', [r.instanceId])).length === 1,
+        { timeoutMs: 3000 },
+      );
+    } finally {
+      await r.stop();
+    }
+    expect(await db.query('SELECT id FROM saga_instances WHERE id = $1', [r.instanceId])).toEqual([]);
   });
 });
 
