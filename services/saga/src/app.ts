@@ -15,6 +15,8 @@ export interface SagaAdapters {
   policy: SagaPolicy;
   /** Sagas driven at once. */
   concurrency: number;
+  /** How long this instance's ownership of its sagas outlives a missed renewal (SAGA_LEASE_MS). */
+  leaseMs: number;
 }
 
 export interface SagaApp extends ServiceApp {
@@ -24,7 +26,8 @@ export interface SagaApp extends ServiceApp {
 }
 
 /**
- * Wires the saga orchestrator; `service.ts` runs it. On start it resumes every unfinished saga.
+ * Wires the saga orchestrator; `service.ts` runs it. On start it takes its lease and resumes every
+ * unfinished saga that no live instance owns.
  * It also serves the DLQ to operators, over its own NATS connection.
  */
 export async function createSagaApp(
@@ -36,9 +39,9 @@ export async function createSagaApp(
     messaging,
     metrics,
   }: Pick<ServiceContext, 'logger' | 'db' | 'outbox' | 'checks' | 'messaging' | 'metrics'>,
-  { stock, payments, policy, concurrency }: SagaAdapters,
+  { stock, payments, policy, concurrency, leaseMs }: SagaAdapters,
 ): Promise<SagaApp> {
-  const runner = new SagaRunner({ db, outbox, stock, payments, policy, logger, concurrency, metrics });
+  const runner = new SagaRunner({ db, outbox, stock, payments, policy, logger, concurrency, metrics, leaseMs });
   const sagas = createSagas(db, runner);
   const http = await createHttpServer({ service: 'saga', logger, checks, metrics });
   sagaRoutes(http, sagas);
@@ -49,8 +52,8 @@ export async function createSagaApp(
     runner,
     sagas,
     async start() {
-      const resumed = await runner.resumeAll();
-      if (resumed > 0) logger.info({ resumed }, 'resumed unfinished sagas');
+      const resumed = await runner.start();
+      if (resumed > 0) logger.info({ resumed, instance: runner.instanceId }, 'resumed unfinished sagas');
     },
     stop: () => runner.stop(),
   };

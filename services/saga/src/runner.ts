@@ -29,6 +29,11 @@ export interface RunnerDeps {
   /** Sagas driven at once; the rest wait their turn. */
   concurrency: number;
   metrics: ServiceMetrics;
+  /**
+   * How long this instance's ownership of its sagas outlives its last renewal; renewed (and
+   * other instances' expired sagas taken over) every third of it.
+   */
+  leaseMs: number;
 }
 
 /**
@@ -36,8 +41,16 @@ export interface RunnerDeps {
  * with its step log and order-status commands (outbox) before taking the next action. Work
  * arrives by kick() — after a commit that created or changed a saga — and by timers for
  * backoff; nothing polls. A saga changed by someone else meanwhile (an abort) is re-read.
+ *
+ * Several runners may share one PostgreSQL database: each drives only the sagas it owns
+ * (`sagas.owner`, its instanceId), under a lease it renews every third of `leaseMs`. On the same
+ * timer it takes over the unfinished sagas of instances whose lease ran out; the takeover bumps
+ * their version, so a stale owner's next commit fails and, re-reading, it lets them go. A step
+ * the new owner repeats is harmless because every remote step is idempotent by order id.
  */
 export class SagaRunner {
+  /** This process's identity as an owner of sagas: new at every start. */
+  readonly instanceId = randomUUID();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly queued = new Set<string>();
   private readonly queue: string[] = [];
@@ -48,6 +61,9 @@ export class SagaRunner {
   private waiting = 0;
   private lastOutageLog = 0;
   private stopped = false;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private leaseRound: Promise<void> | undefined;
+  private lastLeaseLog = 0;
   private drained: (() => void) | undefined;
   private readonly ports: SagaPorts;
   private readonly measure;
@@ -64,6 +80,10 @@ export class SagaRunner {
       outcomes: m.counter('saga_outcomes_total', 'Sagas ended, by outcome (PARKED: a compensation waits for an operator)', [
         'outcome',
       ]),
+      takeovers: m.counter(
+        'saga_takeovers_total',
+        'Unfinished sagas this instance took over from an instance whose lease ran out (or from before owners)',
+      ),
     };
   }
 
@@ -87,20 +107,82 @@ export class SagaRunner {
     );
   }
 
-  /** Resumes every saga that is not over: after a crash nothing stays stuck. */
-  async resumeAll(): Promise<number> {
-    const unfinished = await repo.unfinished(this.deps.db);
-    for (const s of unfinished) this.kick(s.order_id, undefined, Number(s.next_run_at));
-    return unfinished.length;
+  /**
+   * Takes the lease, resumes every unfinished saga no live instance owns (after a crash nothing
+   * stays stuck) and keeps the lease and that sweep going. Returns how many sagas it took.
+   */
+  async start(): Promise<number> {
+    let taken = 0;
+    try {
+      await repo.renewLease(this.deps.db, this.instanceId, this.deps.leaseMs);
+      // The rows of instances that crashed long ago; a missing owner row counts as expired anyway.
+      await repo.pruneLeases(this.deps.db, 3600_000);
+      // An SQLite file serves one instance (as the outbox assumes), so the one before this is gone:
+      // its sagas are taken at once instead of after its lease.
+      taken = await this.takeOver({ everyone: this.deps.db.dialect === 'sqlite' });
+    } catch (error) {
+      // The database went away since the migrations: the sweeps that follow try again.
+      this.leaseFailed(error);
+    }
+    this.scheduleLease();
+    return taken;
   }
 
-  /** Stops taking work and waits for the actions in flight to be recorded. */
+  /**
+   * Stops taking work, waits for the actions in flight to be recorded, then gives up the lease so
+   * that another instance takes this one's unfinished sagas at its next sweep.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.leaseTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.queue.length = 0;
     if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    // A renewal in flight would otherwise write the lease back after the release.
+    await this.leaseRound;
+    try {
+      await repo.releaseLease(this.deps.db, this.instanceId);
+    } catch (error) {
+      // The lease then runs out by itself: the others take over leaseMs later.
+      this.deps.logger.warn({ err: error }, 'saga lease not released');
+    }
+  }
+
+  /** Claims the sagas of instances whose lease ran out and runs them. */
+  private async takeOver(options?: { everyone: boolean }): Promise<number> {
+    const claimed = await repo.claimOrphans(this.deps.db, this.instanceId, options);
+    for (const s of claimed) this.kick(s.order_id, undefined, Number(s.next_run_at));
+    if (claimed.length > 0) this.measure.takeovers.inc(claimed.length);
+    return claimed.length;
+  }
+
+  /** Every third of the lease: renew it (one statement for all sagas), then sweep for orphans. */
+  private scheduleLease(): void {
+    if (this.stopped) return;
+    clearTimeout(this.leaseTimer);
+    this.leaseTimer = setTimeout(() => {
+      this.leaseRound = (async () => {
+        try {
+          await repo.renewLease(this.deps.db, this.instanceId, this.deps.leaseMs);
+          if (this.stopped) return;
+          const taken = await this.takeOver();
+          if (taken > 0) this.deps.logger.info({ sagas: taken }, 'took over sagas whose owner lease ran out');
+        } catch (error) {
+          this.leaseFailed(error);
+        }
+        this.scheduleLease();
+      })();
+    }, this.deps.leaseMs / 3);
+    this.leaseTimer.unref();
+  }
+
+  /** Once every ten seconds: a database outage fails every sweep. */
+  private leaseFailed(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastLeaseLog < 10_000) return;
+    this.lastLeaseLog = now;
+    this.deps.logger.warn({ err: error }, 'saga lease renewal or sweep failed; retrying');
   }
 
   private enqueue(orderId: string): void {
@@ -155,7 +237,10 @@ export class SagaRunner {
   }
 
   private async drive(orderId: string): Promise<void> {
-    let saga = this.created.get(orderId) ?? (await repo.find(this.deps.db, orderId));
+    // Every read asks for the saga as this instance's own: one taken over by another instance
+    // (or changed by an abort another instance applied) reads as gone and is let go.
+    const mine = { owner: this.instanceId };
+    let saga = this.created.get(orderId) ?? (await repo.find(this.deps.db, orderId, mine));
     // True while `saga` is the runner's own copy from its last commit rather than a fresh read.
     let ownCopy = false;
     this.created.delete(orderId);
@@ -173,7 +258,7 @@ export class SagaRunner {
       // copy may be stale since its last commit, so it looks at the stored version first (a copy
       // just read is fresh, and a compensation is safe to run either way: it only undoes).
       if (ownCopy && current.state === SagaState.Running && (await repo.version(this.deps.db, orderId)) !== current.version) {
-        saga = await repo.find(this.deps.db, orderId);
+        saga = await repo.find(this.deps.db, orderId, mine);
         ownCopy = false;
         continue;
       }
@@ -184,7 +269,7 @@ export class SagaRunner {
         if (isOver(next)) this.measure.outcomes.inc({ outcome: next.parked ? 'PARKED' : next.state });
       } else {
         ownCopy = false;
-        saga = await repo.find(this.deps.db, orderId); // changed meanwhile: decide again from what is stored
+        saga = await repo.find(this.deps.db, orderId, mine); // changed meanwhile: decide again from what is stored
       }
     }
   }
@@ -230,7 +315,7 @@ export class SagaRunner {
   private commit(expectedVersion: number, saga: Saga, t: Transition): Promise<boolean> {
     const now = saga.updatedAt;
     return this.deps.db.transaction(async (tx) => {
-      if (!(await repo.update(tx, saga, expectedVersion))) return false;
+      if (!(await repo.update(tx, saga, expectedVersion, this.instanceId))) return false;
       for (const command of t.commands) {
         await this.deps.outbox.enqueue(tx, Subject.OrderStatusCommand, {
           event_id: randomUUID(),

@@ -12,7 +12,8 @@ import type { SagaRunner } from './runner.js';
 export function createSagas(db: Db, runner: SagaRunner) {
   async function apply(tx: Queryable, before: Saga, t: Transition): Promise<void> {
     const after = afterTransition(before, t);
-    if (!(await repo.update(tx, after, before.version)))
+    // This instance takes the saga over (another may have been driving it): it is the one told.
+    if (!(await repo.update(tx, after, before.version, runner.instanceId)))
       throw new AppError(ErrorCode.Conflict, `saga ${before.orderId} changed concurrently`);
     // No saga handed over here: the runner may be driving this one, so it reads what is stored.
     tx.afterCommit(() => runner.kick(after.orderId));
@@ -34,7 +35,7 @@ export function createSagas(db: Db, runner: SagaRunner) {
         Date.now(),
         traceparent ?? null,
       );
-      if (await repo.insert(tx, saga)) tx.afterCommit(() => runner.kick(saga.orderId, saga));
+      if (await repo.insert(tx, saga, runner.instanceId)) tx.afterCommit(() => runner.kick(saga.orderId, saga));
     },
 
     /** orders.ended-by-api: the order was cancelled or failed through the API; undo what the saga did. */
@@ -51,7 +52,7 @@ export function createSagas(db: Db, runner: SagaRunner) {
           quantity: event.quantity,
           amountMinor: event.amount_minor,
         };
-        if (await repo.insert(tx, endedBeforeStart(order, event.status, now))) return;
+        if (await repo.insert(tx, endedBeforeStart(order, event.status, now), runner.instanceId)) return;
         // orders.created was being applied at the same moment (PostgreSQL let our insert wait for
         // it): its saga exists now, and it is that saga that must be unwound.
         saga = await repo.find(tx, event.order_id, { lock: true });

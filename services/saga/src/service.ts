@@ -23,6 +23,8 @@ export const sagaService = defineService({
       backoff: { baseMs: envInt('SAGA_RETRY_BASE_MS', 100, { min: 1 }), maxMs: envInt('SAGA_RETRY_MAX_MS', 5000, { min: 1 }) },
     };
     const concurrency = envInt('SAGA_CONCURRENCY', 256, { min: 1 });
+    // A crashed instance's sagas wait this long (and up to a third more) for another to take them.
+    const leaseMs = envInt('SAGA_LEASE_MS', 3000, { min: 300 });
     const inventory = createHttpClient(serviceUrl('inventory'), { timeoutMs: callTimeoutMs });
     ctx.defer('inventory client', () => inventory.close());
     const payments = createPaymentClient(serviceAddress('payment'), callTimeoutMs);
@@ -32,6 +34,7 @@ export const sagaService = defineService({
       payments: createPaymentGateway(payments, callTimeoutMs),
       policy,
       concurrency,
+      leaseMs,
     });
   },
   consumes: {

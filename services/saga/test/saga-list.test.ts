@@ -21,7 +21,7 @@ describe.each(['sqlite', 'postgres'] as const)('the saga list on %s', (dialect) 
   beforeAll(async () => {
     nats = await NatsServer.start();
     saga = await startTestService(
-      { ...sagaService, build: (ctx) => createSagaApp(ctx, { stock, payments, policy, concurrency: 1 }) },
+      { ...sagaService, build: (ctx) => createSagaApp(ctx, { stock, payments, policy, concurrency: 1, leaseMs: 3000 }) },
       { dialect, natsUrl: nats.url },
     );
   });
@@ -43,7 +43,7 @@ describe.each(['sqlite', 'postgres'] as const)('the saga list on %s', (dialect) 
       const s = startSaga({ orderId: id, customerId: 'c', productId: 'p', quantity: 1, amountMinor: 100 }, at);
       const stored: Saga =
         i % 4 === 0 ? { ...s, state: 'FAILED', action: 'release-stock', compensations: [], outcome: 'FAILED', parked: true } : s;
-      expect(await sagaRepository.insert(saga.db!, stored)).toBe(true);
+      expect(await sagaRepository.insert(saga.db!, stored, saga.app.runner.instanceId)).toBe(true);
     }
     async function walk(query: string): Promise<string[]> {
       const seen: string[] = [];
@@ -78,7 +78,7 @@ describe.each(['sqlite', 'postgres'] as const)('the saga list on %s', (dialect) 
       '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     );
     const untraced = startSaga({ ...traced, orderId: `u-${randomUUID()}` }, Date.now());
-    for (const s of [traced, untraced]) expect(await sagaRepository.insert(saga.db!, s)).toBe(true);
+    for (const s of [traced, untraced]) expect(await sagaRepository.insert(saga.db!, s, saga.app.runner.instanceId)).toBe(true);
     expect((await read(`/sagas/${traced.orderId}`)).body.saga.trace_id).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect((await read(`/sagas/${untraced.orderId}`)).body.saga.trace_id).toBeNull();
   });

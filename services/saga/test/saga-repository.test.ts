@@ -27,24 +27,24 @@ describe('the saga row (SQLite)', () => {
 
   it('reads each state back as the variant it was stored as', async () => {
     const running = startSaga(order('r1'), t0);
-    await repo.insert(db, running);
+    await repo.insert(db, running, 'i1');
     expect(await repo.find(db, 'r1')).toEqual(running);
 
     const aborted = afterTransition(running, abort(running, OrderStatus.Cancelled, t0));
-    expect(await repo.update(db, aborted, running.version)).toBe(true);
+    expect(await repo.update(db, aborted, running.version, 'i1')).toBe(true);
     expect(await repo.find(db, 'r1')).toEqual(aborted);
     expect(aborted).toMatchObject({ state: SagaState.Compensating, action: 'release-stock', outcome: OrderStatus.Cancelled });
 
     const broken = { kind: 'error', transient: false, reason: 'broken' } as const;
     const parked = afterTransition(aborted, decide(aborted, broken, t0, policy));
-    await repo.update(db, parked, aborted.version);
+    await repo.update(db, parked, aborted.version, 'i1');
     expect(await repo.find(db, 'r1')).toEqual(parked);
     expect(parked).toMatchObject({ state: SagaState.Failed, parked: true, action: 'release-stock' });
   });
 
   it('takes a pending list stored by the previous version as is', async () => {
     const running = startSaga(order('old1'), t0);
-    await repo.insert(db, running);
+    await repo.insert(db, running, 'i1');
     await db.execute(
       `UPDATE sagas SET state = 'COMPENSATING', action = 'release-stock', compensations = '["refund-payment"]', outcome = 'FAILED' WHERE order_id = $1`,
       ['old1'],
@@ -70,7 +70,7 @@ describe('the saga row (SQLite)', () => {
     ];
     for (const [i, [set, why]] of cases.entries()) {
       const id = `bad${i}`;
-      await repo.insert(db, startSaga(order(id), t0));
+      await repo.insert(db, startSaga(order(id), t0), 'i1');
       await db.execute(`UPDATE sagas SET ${set} WHERE order_id = $1`, [id]);
       await expect(repo.find(db, id)).rejects.toThrow(why);
     }

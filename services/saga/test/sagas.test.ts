@@ -41,6 +41,7 @@ describe('an order cancelled while its orders.created is being applied (PostgreS
       logger,
       concurrency: 4,
       metrics: createServiceMetrics('saga'),
+      leaseMs: 3000,
     });
   });
   afterAll(async () => {
@@ -154,6 +155,7 @@ describe.each(['sqlite', 'postgres'] as const)('an order cancelled between reser
       logger,
       concurrency: 4,
       metrics: createServiceMetrics('saga'),
+      leaseMs: 3000,
     });
     const sagas = createSagas(gated, runner);
     try {

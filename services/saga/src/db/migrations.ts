@@ -40,4 +40,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS sagas_page_idx ON sagas (created_at, order_id);
       CREATE INDEX IF NOT EXISTS sagas_parked_page_idx ON sagas (created_at, order_id) WHERE parked = 1;`,
   },
+  {
+    id: '003_saga_owners',
+    // Which orchestrator instance drives a saga, and how long each instance's lease runs: several
+    // instances on one PostgreSQL database drive disjoint sets of sagas (see SagaRunner). A saga
+    // stored before this has no owner and is taken by the first sweep.
+    sql: `
+      CREATE TABLE IF NOT EXISTS saga_instances (
+        id TEXT PRIMARY KEY,
+        lease_until BIGINT NOT NULL
+      );
+      ALTER TABLE sagas ADD COLUMN owner TEXT;`,
+  },
 ];

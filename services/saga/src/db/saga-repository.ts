@@ -1,5 +1,5 @@
 import { OrderStatus, SagaState } from '@shopflow/contracts';
-import { sqlFragments, type Queryable } from '@shopflow/platform/db';
+import { sqlFragments, type Dialect, type Queryable } from '@shopflow/platform/db';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import type { Saga, StepRecord } from '../domain/saga.js';
 import { ORDER_SAGA, type CompensationName } from '../domain/steps.js';
@@ -37,6 +37,16 @@ interface SagaRow {
 
 const COLUMNS =
   'order_id, customer_id, product_id, quantity, amount_minor, state, action, attempt, action_since, next_run_at, compensations, outcome, order_ended, parked, reason, payment_id, traceparent, steps, version, created_at, updated_at';
+
+/**
+ * The database's clock in epoch ms. Leases are set and compared on this one clock, so instances on
+ * different hosts need not agree on the time.
+ */
+function dbNowMs(dialect: Dialect): string {
+  return dialect === 'postgres'
+    ? '(EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::bigint'
+    : "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+}
 
 function corrupt(r: SagaRow, why: string): AppError {
   return new AppError(ErrorCode.Internal, `saga ${r.order_id} is stored inconsistently: ${why}`);
@@ -140,22 +150,25 @@ function values(s: Saga): unknown[] {
 
 /** SQL for sagas (their step log included); each function runs in the transaction it is given. */
 export const sagaRepository = {
-  /** Inserts a new saga; false when the order already has one (a redelivered orders.created). */
-  async insert(q: Queryable, saga: Saga): Promise<boolean> {
-    const placeholders = values(saga)
-      .map((_, i) => `$${i + 1}`)
-      .join(', ');
+  /** Inserts a new saga, driven by instance `owner`; false when the order already has one (a redelivered orders.created). */
+  async insert(q: Queryable, saga: Saga, owner: string): Promise<boolean> {
+    const params = [...values(saga), owner];
+    const placeholders = params.map((_, i) => `$${i + 1}`).join(', ');
     return (
-      (await q.execute(`INSERT INTO sagas (${COLUMNS}) VALUES (${placeholders}) ON CONFLICT DO NOTHING`, values(saga))) === 1
+      (await q.execute(`INSERT INTO sagas (${COLUMNS}, owner) VALUES (${placeholders}) ON CONFLICT DO NOTHING`, params)) === 1
     );
   },
 
-  /** Writes `saga` if nobody changed the row since `expectedVersion` was read; false otherwise. */
-  async update(q: Queryable, saga: Saga, expectedVersion: number): Promise<boolean> {
+  /**
+   * Writes `saga` if nobody changed the row since `expectedVersion` was read; false otherwise.
+   * The writer becomes its owner: an instance that changes a saga (an abort, a retry) drives it
+   * from then on, and the one that drove it before fails its next commit and lets go.
+   */
+  async update(q: Queryable, saga: Saga, expectedVersion: number, owner: string): Promise<boolean> {
     const n = await q.execute(
       `UPDATE sagas SET state = $2, action = $3, attempt = $4, action_since = $5, next_run_at = $6, compensations = $7,
          outcome = $8, order_ended = $9, parked = $10, reason = $11, payment_id = $12, version = $13, updated_at = $14,
-         steps = $16
+         steps = $16, owner = $17
        WHERE order_id = $1 AND version = $15`,
       [
         saga.orderId,
@@ -174,15 +187,21 @@ export const sagaRepository = {
         saga.updatedAt,
         expectedVersion,
         JSON.stringify(saga.steps),
+        owner,
       ],
     );
     return n === 1;
   },
 
-  async find(q: Queryable, orderId: string, { lock = false } = {}): Promise<Saga | undefined> {
+  /** The saga of `orderId`; with `owner`, only if that instance owns it (what a runner may drive). */
+  async find(
+    q: Queryable,
+    orderId: string,
+    { lock = false, owner }: { lock?: boolean; owner?: string } = {},
+  ): Promise<Saga | undefined> {
     const rows = await q.query<SagaRow>(
-      `SELECT ${COLUMNS} FROM sagas WHERE order_id = $1${lock ? sqlFragments.forUpdate(q) : ''}`,
-      [orderId],
+      `SELECT ${COLUMNS} FROM sagas WHERE order_id = $1${owner === undefined ? '' : ' AND owner = $2'}${lock ? sqlFragments.forUpdate(q) : ''}`,
+      owner === undefined ? [orderId] : [orderId, owner],
     );
     return rows[0] && toSaga(rows[0]);
   },
@@ -193,9 +212,52 @@ export const sagaRepository = {
     return rows[0] && Number(rows[0].version);
   },
 
-  /** Sagas not over yet: what the orchestrator resumes when it starts. */
-  async unfinished(q: Queryable): Promise<{ order_id: string; next_run_at: number }[]> {
-    return q.query(`SELECT order_id, next_run_at FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING')`);
+  /** Starts or extends the lease of instance `id` to `leaseMs` from now (the database's now). */
+  async renewLease(q: Queryable, id: string, leaseMs: number): Promise<void> {
+    await q.execute(
+      `INSERT INTO saga_instances (id, lease_until) VALUES ($1, ${dbNowMs(q.dialect)} + $2)
+       ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until`,
+      [id, leaseMs],
+    );
+  },
+
+  /** Ends the lease of instance `id`: its unfinished sagas are anyone's at the next sweep. */
+  async releaseLease(q: Queryable, id: string): Promise<void> {
+    await q.execute('DELETE FROM saga_instances WHERE id = $1', [id]);
+  },
+
+  /** Forgets instances whose lease ran out more than `agoMs` ago (the rows of crashed processes). */
+  async pruneLeases(q: Queryable, agoMs: number): Promise<number> {
+    return q.execute(`DELETE FROM saga_instances WHERE lease_until < ${dbNowMs(q.dialect)} - $1`, [agoMs]);
+  },
+
+  /**
+   * Makes instance `id` the owner of every unfinished saga whose owner has no live lease (expired,
+   * never written, or a saga from before owners) and returns them. The version bump fences the
+   * old owner: its next version-checked commit of such a saga fails. On PostgreSQL, rows another
+   * transaction holds are skipped (left for the next sweep) so that two sweeps never wait on
+   * each other or deadlock. `everyone` takes the sagas of live leases too: for a sole instance,
+   * whose predecessor is known to be gone.
+   */
+  async claimOrphans(
+    q: Queryable,
+    id: string,
+    { everyone = false }: { everyone?: boolean } = {},
+  ): Promise<{ order_id: string; next_run_at: number }[]> {
+    const skipLocked = q.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const unleased = everyone
+      ? ''
+      : ` AND NOT EXISTS (SELECT 1 FROM saga_instances i WHERE i.id = sagas.owner AND i.lease_until > ${dbNowMs(q.dialect)})`;
+    const orphans = `SELECT order_id FROM sagas
+       WHERE state IN ('RUNNING', 'COMPENSATING') AND (owner IS NULL OR (owner <> $1${unleased}))${skipLocked}`;
+    // On PostgreSQL the orphans' keys are gathered once (an init plan), then updated by primary
+    // key: a join would let the planner scan the whole table, finished sagas included, every sweep.
+    const which = q.dialect === 'postgres' ? `order_id = ANY(ARRAY(${orphans}))` : `order_id IN (${orphans})`;
+    return q.query(
+      `UPDATE sagas SET owner = $1, version = version + 1 WHERE ${which}
+       RETURNING order_id, next_run_at`,
+      [id],
+    );
   },
 
   /**
