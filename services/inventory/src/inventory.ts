@@ -53,6 +53,12 @@ export interface ReserveResult {
  */
 export function createInventory({ db }: InventoryDeps) {
   /**
+   * A transaction of its own, never grouped with others (see the PostgreSQL adapter): every order
+   * updates its product's row, so groups of different turns would lock the same few rows in
+   * different orders and deadlock, and a refused reservation would roll a whole group back.
+   */
+  const transaction = <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => db.transaction(fn, { alone: true });
+  /**
    * Moves `quantity` of a product from available to reserved, or throws (rolling `tx` back).
    * Short stock is an `insufficient-stock` problem: the seed's 400 on its own endpoint, a 409 on the saga's.
    */
@@ -170,7 +176,7 @@ export function createInventory({ db }: InventoryDeps) {
         createdAt: at,
         updatedAt: at,
       };
-      return db.transaction(async (tx) => {
+      return transaction(async (tx) => {
         await repo.insertReservation(tx, reservation);
         return { product: await take(tx, productId, quantity, at), reservationId: reservation.orderId };
       });
@@ -178,7 +184,7 @@ export function createInventory({ db }: InventoryDeps) {
 
     /** Releases a manual reservation of this product (a replay changes nothing); an order's reservation is not one (404). */
     async releaseManually(productId: string, reservationId: string): Promise<ManualReservation> {
-      return db.transaction(async (tx) => {
+      return transaction(async (tx) => {
         const found = await repo.findReservation(tx, reservationId);
         if (!reservationId.startsWith(MANUAL_PREFIX) || found?.productId !== productId) {
           notFound(`manual reservation of ${productId}`, reservationId);
@@ -193,7 +199,7 @@ export function createInventory({ db }: InventoryDeps) {
     async reserve(request: ReserveRequest): Promise<ReserveResult> {
       const at = new Date().toISOString();
       const reservation: Reservation = { ...request, status: ReservationStatus.Reserved, createdAt: at, updatedAt: at };
-      return db.transaction(async (tx) => {
+      return transaction(async (tx) => {
         // The insert is the idempotency gate: only the call that creates the row takes stock.
         if (await repo.insertReservation(tx, reservation)) {
           await take(tx, request.productId, request.quantity, at, ErrorCode.Conflict);
@@ -218,13 +224,13 @@ export function createInventory({ db }: InventoryDeps) {
     },
 
     /** Reserved stock becomes sold. */
-    commit: (orderId: string) => db.transaction((tx) => settle(tx, 'commit', orderId, new Date().toISOString())),
+    commit: (orderId: string) => transaction((tx) => settle(tx, 'commit', orderId, new Date().toISOString())),
 
     /** Reserved stock becomes available again; with no reservation, records a tombstone that refuses a late reserve. */
-    release: (orderId: string) => db.transaction((tx) => settle(tx, 'release', orderId, new Date().toISOString())),
+    release: (orderId: string) => transaction((tx) => settle(tx, 'release', orderId, new Date().toISOString())),
 
     /** Compensates a commit: sold stock becomes available again. */
-    return: (orderId: string) => db.transaction((tx) => settle(tx, 'return', orderId, new Date().toISOString())),
+    return: (orderId: string) => transaction((tx) => settle(tx, 'return', orderId, new Date().toISOString())),
 
     getReservation: (orderId: string) => repo.findReservation(db, orderId),
   };
