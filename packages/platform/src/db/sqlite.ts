@@ -135,7 +135,7 @@ export class SqliteDb implements Db {
     query: <T extends object = Row>(sql: string, params: readonly unknown[] = []) =>
       Promise.resolve(this.runQuery<T>(sql, params)),
     execute: (sql, params = []) => Promise.resolve(this.runExecute(sql, params)),
-    write: async (sql, params = []) => void this.runExecute(sql, params),
+    write: (sql, params = []) => Promise.resolve(void this.runExecute(sql, params)),
     afterCommit: (fn) => void this.txHooks.push(fn),
   };
 
