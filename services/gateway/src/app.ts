@@ -95,6 +95,7 @@ export async function createGatewayApp(
     logger,
     timeoutMs: settings.upstreamTimeoutMs,
     ...(dashboardTiming ? { timing: dashboardTiming } : {}),
+    ...(discovery ? { discovery: discovery.registry } : {}),
   });
   // Live streams never end by themselves: they are ended before the server waits for its requests.
   http.addHook('preClose', (done) => {

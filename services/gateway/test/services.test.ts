@@ -7,6 +7,8 @@ import { NatsServer, createNatsUsers, waitFor } from '@shopflow/devkit';
 import { createLogger } from '@shopflow/platform/logger';
 import { connectMessaging, type Messaging } from '@shopflow/platform/messaging';
 import { keepRegistered, natsRegistry, probeHealth, readyUrl, type KeptRegistration } from '@shopflow/platform/registry';
+import { createPaymentClient } from '@shopflow/payment-client';
+import { checkHealth } from '../src/dashboard/health.js';
 import { bearer, startStage, testKey, type Stage } from './support.js';
 
 const logger = createLogger('test', 'silent');
@@ -19,6 +21,7 @@ describe('GET /services on the gateway, from the NATS registry', () => {
   const opened: Messaging[] = [];
   const kept: KeptRegistration[] = [];
   let readyServer: http.Server;
+  let reader: Messaging;
 
   beforeAll(async () => {
     const users = createNatsUsers();
@@ -44,7 +47,7 @@ describe('GET /services on the gateway, from the NATS registry', () => {
       kept.push(registration);
       await registration.registered;
     }
-    const reader = await connectMessaging(nats.url, 'gateway', logger, users.services.gateway);
+    reader = await connectMessaging(nats.url, 'gateway', logger, users.services.gateway);
     opened.push(reader);
     stage = await startStage(key, { discovery: { mode: 'nats', registry: natsRegistry(reader, { ttlMs: 6000 }) } });
     noDiscovery = await startStage(key);
@@ -82,6 +85,28 @@ describe('GET /services on the gateway, from the NATS registry', () => {
     const res = await fetch(`${noDiscovery.gateway.url}/services`, { headers: await bearer(key, 'ops-1', Role.Admin) });
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+  });
+
+  it("gives the dashboard's health panel every instance discovery knows, in place of the probed one", async () => {
+    const payments = createPaymentClient('127.0.0.1:1', 300);
+    try {
+      const report = await checkHealth(
+        [],
+        { client: payments, address: '127.0.0.1:1' },
+        1000,
+        natsRegistry(reader, { ttlMs: 6000 }),
+      );
+      const byName = Object.fromEntries(report.services.map((s) => [s.name, s.instances.map((i) => `${i.address} ${i.status}`)]));
+      expect(byName).toEqual({
+        gateway: ['this gateway ready'],
+        order: ['127.0.0.1:9000 ready', '127.0.0.1:9000 not ready'],
+        saga: ['127.0.0.1:9000 ready'],
+        // Not registered: its own probe stays.
+        payment: ['127.0.0.1:1 unreachable'],
+      });
+    } finally {
+      payments.close();
+    }
   });
 
   it('no longer lists an instance once it deregisters', async () => {

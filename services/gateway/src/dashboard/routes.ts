@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { PathId, Role, type OrderView, type Principal } from '@shopflow/contracts/api';
 import { AppError, ErrorCode } from '@shopflow/platform/errors';
 import { PROBLEM_CONTENT_TYPE, problem, type HttpServer } from '@shopflow/platform/http';
+import type { Registry } from '@shopflow/platform/registry';
 import { contextFrom, inSpan } from '@shopflow/platform/tracing';
 import type { Upstream, UpstreamName } from '../adapters/upstream.js';
 import type { Identity } from '../auth/identity.js';
@@ -38,6 +39,8 @@ export interface DashboardDeps {
   /** How long a call to a service may take. */
   timeoutMs: number;
   timing?: FeedTiming;
+  /** The registry the gateway reads for GET /services; the health panel lists its instances. */
+  discovery?: Registry;
 }
 
 /** The dashboard as the app holds it: its feed, and how to end its live streams before the server closes. */
@@ -268,7 +271,7 @@ function refuse(reply: FastifyReply, status: number, slug: string, detail: strin
 }
 
 /** The feed's sources: the services behind the gateway, read as the dashboard's own admin. */
-function feedSources({ upstreams, payment, timeoutMs }: DashboardDeps) {
+function feedSources({ upstreams, payment, timeoutMs, discovery }: DashboardDeps) {
   const read = <T>(name: UpstreamName, path: string) =>
     getJson<T>(upstreams[name], path, FEED_PRINCIPAL, timeoutMs).catch((error: unknown) => {
       const e = error as Error;
@@ -279,7 +282,7 @@ function feedSources({ upstreams, payment, timeoutMs }: DashboardDeps) {
   return {
     orders: async () => (await read<{ orders: OrderView[] }>('order', `/orders?limit=${LIVE_ORDERS}`)).orders,
     stats: () => read('order', '/orders/stats?window_s=60'),
-    health: () => checkHealth(Object.values(upstreams), payment, PROBE_TIMEOUT_MS),
+    health: () => checkHealth(Object.values(upstreams), payment, PROBE_TIMEOUT_MS, discovery),
     parked: () => read('saga', '/sagas?parked=true&limit=50'),
     dlq: () => read('saga', '/dlq?limit=50'),
   };
