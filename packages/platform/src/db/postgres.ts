@@ -170,7 +170,7 @@ const FAILED_TRANSACTION = '25P02'; // in_failed_sql_transaction: a victim of an
  * What makes it safe:
  * - A locking read (`FOR UPDATE`) is the sign of a read-modify-write. Two members locking the same
  *   row (the same statement with the same parameters) would not block each other inside one
- *   transaction, so the second is sent back instead and runs in a later group.
+ *   transaction, so the second is sent back and runs alone, where the row lock orders the two.
  * - Any failure rolls the whole group back. The member that failed runs again alone, in its own
  *   transaction, and gets its own outcome there; the others (whose statements failed only because
  *   the transaction was aborted) form a new group. Callers hear back once, after their commit.
@@ -384,11 +384,10 @@ export class PostgresDb implements Db {
     const again: Member[] = [];
     batch.forEach((m, i) => {
       const o = outcomes[i]!;
+      // A member that met another's row lock runs alone: there the row lock orders the two.
       const victim =
         m !== culprit &&
-        (o.status === 'fulfilled' ||
-          o.reason instanceof GroupConflict ||
-          (o.reason as { code?: string } | undefined)?.code === FAILED_TRANSACTION);
+        (o.status === 'fulfilled' || (o.reason as { code?: string } | undefined)?.code === FAILED_TRANSACTION);
       if (victim && m.regrouped < MAX_REGROUPS) {
         m.regrouped++;
         again.push(m);
