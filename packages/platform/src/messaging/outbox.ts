@@ -152,7 +152,8 @@ export class Outbox {
   private async flush(): Promise<number> {
     if (this.db.dialect === 'postgres') {
       // Rows stay locked while they are published, so sibling instances skip them; a row
-      // waits while an older row of its key is still unsent, which keeps per-order order.
+      // waits while an older row of its key is still unsent, which keeps per-order order. It
+      // publishes while holding them, so it runs alone: no group of other transactions waits for that.
       return this.db.transaction(
         async (tx) => {
           const rows = await tx.query<OutboxRow>(
@@ -162,7 +163,6 @@ export class Outbox {
             [this.batchSize],
           );
           return this.publishAndDelete(tx, rows);
-          // It publishes while its rows stay locked: a group of other transactions must not wait for that.
         },
         { alone: true },
       );
